@@ -1,0 +1,153 @@
+"""Labelled domains: one split of one domain, a domain's splits, a transfer task.
+
+Labels are binary, 0 = negative and 1 = positive, and every split names both
+classes so that reports can say "pneumonia" rather than "1".
+
+Introduced in ``notebooks/03_transfer_across_domains.ipynb``.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from . import _checks
+
+SPLITS = ("train", "val", "test")
+
+
+@dataclass(frozen=True, eq=False)
+class DomainSplit:
+    """One labelled split (train, val or test) of one domain.
+
+    Exactly one of ``images`` (in memory) and ``files`` (image files on disk,
+    decoded by the input pipeline) is set.
+
+    Attributes:
+        labels: int array of shape (n,) with values in {0, 1}.
+        images: array of shape (n, height, width, channels), or None.
+        files: tuple of n image paths, or None.
+        class_names: (negative class, positive class).
+        domain: the domain's name, e.g. ``"pneumoniamnist"``.
+        split: ``"train"``, ``"val"`` or ``"test"``.
+    """
+
+    labels: np.ndarray
+    images: np.ndarray | None = None
+    files: tuple[str, ...] | None = None
+    class_names: tuple[str, str] = ("negative", "positive")
+    domain: str = "domain"
+    split: str = "train"
+
+    def __post_init__(self):
+        if (self.images is None) == (self.files is None):
+            raise ValueError("A DomainSplit holds exactly one of `images` and `files`. "
+                             f"Received: images={self.images is not None}, files={self.files is not None}")
+        labels = np.asarray(self.labels)
+        if labels.ndim == 2 and labels.shape[1] == 1:
+            labels = labels[:, 0]
+        if labels.ndim != 1 or labels.size == 0:
+            raise _checks.fail("`labels` must be a non-empty 1-D array (or shape (n, 1)).",
+                               "labels", labels)
+        labels = _checks.binary_labels(labels, "labels").astype(np.int64)
+        object.__setattr__(self, "labels", labels)
+        n_items = len(self.images) if self.images is not None else len(self.files)
+        if n_items != labels.size:
+            raise ValueError("`labels` must have one entry per image. "
+                             f"Received: {labels.size} labels for {n_items} images")
+        if self.files is not None:
+            object.__setattr__(self, "files", tuple(str(f) for f in self.files))
+        names = tuple(self.class_names)
+        if len(names) != 2 or not all(isinstance(n, str) and n for n in names) or names[0] == names[1]:
+            raise _checks.fail("`class_names` must be two different non-empty strings "
+                               "(negative, positive).", "class_names", self.class_names)
+        object.__setattr__(self, "class_names", names)
+        if self.split not in SPLITS:
+            raise _checks.fail(f"`split` must be one of {SPLITS}.", "split", self.split)
+
+    def __len__(self) -> int:
+        return int(self.labels.size)
+
+    @property
+    def positive_class(self) -> str:
+        """Name of the class labelled 1."""
+        return self.class_names[1]
+
+    @property
+    def positive_fraction(self) -> float:
+        """Share of examples labelled 1."""
+        return float(self.labels.mean())
+
+    def class_counts(self) -> dict[str, int]:
+        """Number of examples per class name."""
+        return {name: int(np.sum(self.labels == i)) for i, name in enumerate(self.class_names)}
+
+    def __repr__(self) -> str:
+        kind = f"images{self.images.shape}" if self.images is not None else f"{len(self.files)} files"
+        return (f"DomainSplit(domain={self.domain!r}, split={self.split!r}, {kind}, "
+                f"counts={self.class_counts()})")
+
+
+@dataclass(frozen=True, eq=False)
+class Domain:
+    """The train/val/test splits of one domain.
+
+    Attributes:
+        name: the domain's name.
+        train: the training split.
+        val: the validation split, or None.
+        test: the test split, or None.
+    """
+
+    name: str
+    train: DomainSplit
+    val: DomainSplit | None = None
+    test: DomainSplit | None = None
+
+    def __post_init__(self):
+        for split_name in SPLITS:
+            split = getattr(self, split_name)
+            if split is None:
+                continue
+            if split.split != split_name:
+                raise ValueError(f"Domain.{split_name} must hold a split named {split_name!r}. "
+                                 f"Received: {split_name}.split={split.split!r}")
+            if split.class_names != self.train.class_names:
+                raise ValueError("All splits of a domain must name the same classes. "
+                                 f"Received: train.class_names={self.train.class_names}, "
+                                 f"{split_name}.class_names={split.class_names}")
+
+    @property
+    def class_names(self) -> tuple[str, str]:
+        """(negative, positive) class names shared by all splits."""
+        return self.train.class_names
+
+    def splits(self) -> dict[str, DomainSplit]:
+        """The splits that are present, by name."""
+        return {name: getattr(self, name) for name in SPLITS if getattr(self, name) is not None}
+
+
+@dataclass(frozen=True, eq=False)
+class TransferTask:
+    """Source domain(s) to learn from and the target domain to do well on.
+
+    Attributes:
+        sources: one or more source domains (several for multi-source training).
+        target: the target domain.
+    """
+
+    sources: tuple[Domain, ...]
+    target: Domain
+    notes: str = field(default="")
+
+    def __post_init__(self):
+        sources = (self.sources,) if isinstance(self.sources, Domain) else tuple(self.sources)
+        if not sources:
+            raise _checks.fail("`sources` must hold at least one Domain.", "sources", self.sources)
+        object.__setattr__(self, "sources", sources)
+
+    @property
+    def source(self) -> Domain:
+        """The first (or only) source domain."""
+        return self.sources[0]
