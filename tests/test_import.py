@@ -1,0 +1,18 @@
+import subprocess
+import sys
+
+
+def test_importing_the_package_does_not_import_tensorflow():
+    code = ("import sys, crossdomain_kit, crossdomain_kit.losses, crossdomain_kit.risk, "
+            "crossdomain_kit.optim, crossdomain_kit.gradcheck, crossdomain_kit.logistic, "
+            "crossdomain_kit.config, crossdomain_kit.domains; "
+            "print('tensorflow' in sys.modules, 'keras' in sys.modules)")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.split() == ["False", "False"]
+
+
+def test_importing_the_package_does_not_touch_matplotlib_settings():
+    code = ("import matplotlib; before = dict(matplotlib.rcParams); import crossdomain_kit, "
+            "crossdomain_kit.plots; print(before == dict(matplotlib.rcParams))")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == "True"
