@@ -111,8 +111,9 @@ def download_file(url: str, destination: str | os.PathLike, md5: str | None = No
                 raise DownloadError(
                     f"Could not download {url} to {destination} "
                     f"({attempt} attempt{'s' if attempt > 1 else ''}): {err}. "
-                    "Check the network connection and try again (a larger `timeout` helps on slow "
-                    f"links), or download the file yourself from {url} and save it as {destination}.",
+                    "Check the network connection and try again (a larger `timeout` helps on "
+                    f"slow links), or download the file yourself from {url} and save it as "
+                    f"{destination}.",
                     url, destination, err.status) from err
             time.sleep(backoff * 2 ** (attempt - 1))
             attempt += 1
@@ -132,9 +133,10 @@ def _download_once(url: str, destination: Path, md5: str | None, timeout: float,
             os.fsync(out.fileno())
         if md5 is not None and digest != md5:
             raise DownloadError(
-                f"The file downloaded from {url} has md5 {digest}, expected {md5}: it is corrupt or "
-                f"not the expected file, so it was discarded (nothing was written to {destination}). "
-                "Try again later; if it keeps happening the file on the server has changed.",
+                f"The file downloaded from {url} has md5 {digest}, expected {md5}: it is corrupt "
+                f"or not the expected file, so it was discarded (nothing was written to "
+                f"{destination}). Try again later; if it keeps happening the file on the server "
+                "has changed.",
                 url, destination)
         os.replace(temp, destination)
     except urllib.error.HTTPError as err:
