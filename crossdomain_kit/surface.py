@@ -110,13 +110,15 @@ def risk_surface(X, y_true, w_values, b_values) -> RiskSurface:
     w = _checks.float_array(w_values, "w_values", ndim=1)
     b = _checks.float_array(b_values, "b_values", ndim=1)
     x = X[:, 0]
-    # Logits of every example at every grid point: shape (n_b, n_w, n).
-    z = w[None, :, None] * x + b[:, None, None]
-    labels = np.broadcast_to(y, z.shape)
-    risk = binary_cross_entropy_from_logits(labels, z).mean(axis=-1)
-    residual = bce_gradient_logits(labels, z)
-    return RiskSurface(w=w, b=b, risk=risk, grad_w=(residual * x).mean(axis=-1),
-                       grad_b=residual.mean(axis=-1))
+    labels = np.broadcast_to(y, (w.size, x.size))
+    risk, grad_w, grad_b = (np.empty((b.size, w.size)) for _ in range(3))
+    for i, bias in enumerate(b):  # one grid row at a time keeps memory at n_w × n
+        z = w[:, None] * x + bias
+        residual = bce_gradient_logits(labels, z)
+        risk[i] = binary_cross_entropy_from_logits(labels, z).mean(axis=1)
+        grad_w[i] = (residual * x).mean(axis=1)
+        grad_b[i] = residual.mean(axis=1)
+    return RiskSurface(w=w, b=b, risk=risk, grad_w=grad_w, grad_b=grad_b)
 
 
 @dataclass(frozen=True)
