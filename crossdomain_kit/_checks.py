@@ -115,3 +115,31 @@ def positive_int(value, name: str) -> int:
     if isinstance(value, bool) or not isinstance(value, numbers.Integral) or value < 1:
         raise fail(f"`{name}` must be an integer >= 1.", name, value)
     return int(value)
+
+
+def probabilities(value, name: str = "y_prob") -> np.ndarray:
+    """A finite, non-empty float64 array with every entry in [0, 1].
+
+    Raises:
+        ValueError: if any entry is outside [0, 1] (logits passed by mistake:
+            the message says to apply ``crossdomain_kit.losses.sigmoid``).
+    """
+    array = float_array(value, name)
+    if np.any((array < 0) | (array > 1)):
+        raise fail(f"`{name}` must hold probabilities in [0, 1]; for logits apply "
+                   "`crossdomain_kit.losses.sigmoid` first or use a from-logits function.",
+                   name, array)
+    return array
+
+
+def class_names(value, name: str = "class_names") -> tuple[str, str]:
+    """Two different non-empty strings: (negative class, positive class).
+
+    Raises:
+        ValueError: otherwise.
+    """
+    names = tuple(value) if isinstance(value, (tuple, list)) else ()
+    if len(names) != 2 or not all(isinstance(n, str) and n for n in names) or names[0] == names[1]:
+        raise fail(f"`{name}` must be two different non-empty strings (negative, positive).",
+                   name, value)
+    return names

@@ -58,11 +58,7 @@ class DomainSplit:
                              f"Received: {labels.size} labels for {n_items} images")
         if self.files is not None:
             object.__setattr__(self, "files", tuple(str(f) for f in self.files))
-        names = tuple(self.class_names)
-        if len(names) != 2 or not all(isinstance(n, str) and n for n in names) or names[0] == names[1]:
-            raise _checks.fail("`class_names` must be two different non-empty strings "
-                               "(negative, positive).", "class_names", self.class_names)
-        object.__setattr__(self, "class_names", names)
+        object.__setattr__(self, "class_names", _checks.class_names(self.class_names))
         if self.split not in SPLITS:
             raise _checks.fail(f"`split` must be one of {SPLITS}.", "split", self.split)
 

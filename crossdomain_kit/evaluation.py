@@ -32,7 +32,7 @@ chosen on validation by sensitivity and specificity (Youden's J, a target
 sensitivity) keeps its operating point on a test split with another prior,
 while accuracy, PPV and NPV move with the prior.
 
-Introduced in ``notebooks/05_evaluation.ipynb``.
+Introduced in ``notebooks/05_medical_imaging_finetune.ipynb``.
 """
 
 from __future__ import annotations
@@ -101,13 +101,10 @@ def check_predictions(y_true, y_prob, y_name: str = "y_true", p_name: str = "y_p
             probabilities outside [0, 1] (logits passed by mistake), a length
             mismatch, or a single class when ``both_classes`` is set.
 
-    Introduced in ``notebooks/05_evaluation.ipynb``.
+    Introduced in ``notebooks/05_medical_imaging_finetune.ipynb``.
     """
     y = _vector(_checks.binary_labels(y_true, y_name), y_name)
-    p = _vector(_checks.float_array(y_prob, p_name), p_name)
-    if np.any((p < 0) | (p > 1)):
-        raise _checks.fail(f"`{p_name}` must hold probabilities in [0, 1]; for logits pass "
-                           "`crossdomain_kit.losses.sigmoid(logits)`.", p_name, p)
+    p = _vector(_checks.probabilities(y_prob, p_name), p_name)
     _checks.same_shape(y, p, y_name, p_name)
     if both_classes is not None:
         _require_both_classes(y, y_name, both_classes)
@@ -129,14 +126,6 @@ def _open_fraction(value, name: str) -> float:
     if not (0.0 < _checks.fraction(value, name) < 1.0):
         raise _checks.fail(f"`{name}` must be strictly between 0 and 1.", name, value)
     return float(value)
-
-
-def _class_names(value) -> tuple[str, str]:
-    names = tuple(value) if isinstance(value, (tuple, list)) else ()
-    if len(names) != 2 or not all(isinstance(n, str) and n for n in names) or names[0] == names[1]:
-        raise _checks.fail("`class_names` must be two different non-empty strings "
-                           "(negative, positive).", "class_names", value)
-    return names
 
 
 def _json_number(value):
@@ -233,7 +222,7 @@ def choose_threshold(y_val, p_val, method: str = "youden", target: float | None 
             ``method``, a missing/extra/out-of-range ``target``, or a specificity
             target no threshold in [0, 1] reaches.
 
-    Introduced in ``notebooks/05_evaluation.ipynb``.
+    Introduced in ``notebooks/05_medical_imaging_finetune.ipynb``.
     """
     y, p = check_predictions(y_val, p_val, "y_val", "p_val", both_classes="choosing a threshold by ROC")
     _choice(method, "method", THRESHOLD_METHODS)
@@ -327,7 +316,7 @@ def binary_metrics(y_true, y_prob, threshold: float) -> BinaryMetrics:
             sensitivity or specificity would be undefined) or a threshold
             outside [0, 1].
 
-    Introduced in ``notebooks/05_evaluation.ipynb``.
+    Introduced in ``notebooks/05_medical_imaging_finetune.ipynb``.
     """
     y, p = check_predictions(y_true, y_prob, both_classes="ROC AUC")
     threshold = _threshold(threshold)
@@ -353,12 +342,12 @@ def classification_report_text(y_true, y_prob, threshold: float,
     Raises:
         ValueError: on invalid predictions, threshold or class names.
 
-    Introduced in ``notebooks/05_evaluation.ipynb``.
+    Introduced in ``notebooks/05_medical_imaging_finetune.ipynb``.
     """
     y, p = check_predictions(y_true, y_prob)
     predicted = (p >= _threshold(threshold)).astype(np.int64)
     return skmetrics.classification_report(
-        y, predicted, labels=[0, 1], target_names=list(_class_names(class_names)),
+        y, predicted, labels=[0, 1], target_names=list(_checks.class_names(class_names)),
         digits=_checks.positive_int(digits, "digits"), zero_division=np.nan)
 
 
@@ -489,7 +478,7 @@ def bootstrap_ci(y_true, y_prob, metric: str | Callable = "auc", threshold: floa
             thresholded metric without ``threshold``, or a metric undefined on
             the full data or on every resample.
 
-    Introduced in ``notebooks/05_evaluation.ipynb``.
+    Introduced in ``notebooks/05_medical_imaging_finetune.ipynb``.
     """
     y, p = check_predictions(y_true, y_prob)
     n_boot = _checks.positive_int(n_boot, "n_boot")
@@ -587,7 +576,7 @@ def reliability_curve(y_true, y_prob, n_bins: int = 10, strategy: str = "uniform
     Raises:
         ValueError: on invalid predictions, ``n_bins`` < 1 or an unknown strategy.
 
-    Introduced in ``notebooks/05_evaluation.ipynb``.
+    Introduced in ``notebooks/05_medical_imaging_finetune.ipynb``.
     """
     y, p = check_predictions(y_true, y_prob)
     n_bins = _checks.positive_int(n_bins, "n_bins")
@@ -622,7 +611,7 @@ def expected_calibration_error(y_true, y_prob, n_bins: int = 10, strategy: str =
     Raises:
         ValueError: as :func:`reliability_curve`.
 
-    Introduced in ``notebooks/05_evaluation.ipynb``.
+    Introduced in ``notebooks/05_medical_imaging_finetune.ipynb``.
     """
     return reliability_curve(y_true, y_prob, n_bins, strategy).ece
 
@@ -698,7 +687,7 @@ def compare_thresholds(y_true, y_prob, thresholds: Mapping[str, float],
         ValueError: on invalid predictions, an empty or invalid ``thresholds``
             mapping, or an unknown metric.
 
-    Introduced in ``notebooks/05_evaluation.ipynb``.
+    Introduced in ``notebooks/05_medical_imaging_finetune.ipynb``.
     """
     if not isinstance(thresholds, Mapping) or not thresholds:
         raise _checks.fail("`thresholds` must be a non-empty dict of name -> threshold.",
@@ -823,9 +812,9 @@ def evaluate_predictions(y_val, p_val, y_test, p_test, class_names: Sequence[str
         ValueError: on any invalid argument, including single-class validation
             or test labels.
 
-    Introduced in ``notebooks/05_evaluation.ipynb``.
+    Introduced in ``notebooks/05_medical_imaging_finetune.ipynb``.
     """
-    names = _class_names(class_names)
+    names = _checks.class_names(class_names)
     y_v, p_v = check_predictions(y_val, p_val, "y_val", "p_val", both_classes="choosing a threshold by ROC")
     y_t, p_t = check_predictions(y_test, p_test, "y_test", "p_test", both_classes="test ROC AUC")
     n_boot = _checks.positive_int(n_boot, "n_boot")
@@ -858,7 +847,7 @@ def compare_before_after(before: EvaluationReport | BinaryMetrics, after: Evalua
         ValueError: if an argument is not a report, a metric is unknown or
             ``labels`` is not two strings.
 
-    Introduced in ``notebooks/05_evaluation.ipynb``.
+    Introduced in ``notebooks/05_medical_imaging_finetune.ipynb``.
     """
     known = (*METRICS, "ece", "threshold")
     for name in metrics:
@@ -912,7 +901,7 @@ def bayes_threshold(calibrated_prior: float = 0.5, deploy_prior: float = 0.5,
     Raises:
         ValueError: on a prior outside (0, 1) or a cost <= 0.
 
-    Introduced in ``notebooks/05_evaluation.ipynb``.
+    Introduced in ``notebooks/05_medical_imaging_finetune.ipynb``.
     """
     calibrated_prior = _open_fraction(calibrated_prior, "calibrated_prior")
     deploy_prior = _open_fraction(deploy_prior, "deploy_prior")
@@ -948,7 +937,7 @@ def synthetic_predictions(n: int, positive_fraction: float, separation: float = 
     Raises:
         ValueError: on invalid arguments.
 
-    Introduced in ``notebooks/05_evaluation.ipynb``.
+    Introduced in ``notebooks/05_medical_imaging_finetune.ipynb``.
     """
     n = _checks.positive_int(n, "n")
     positive_fraction = _open_fraction(positive_fraction, "positive_fraction")

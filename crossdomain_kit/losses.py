@@ -56,11 +56,8 @@ def binary_cross_entropy(y_true, y_prob, epsilon: float = KERAS_EPSILON) -> np.n
             outside [0, 1], empty or non-finite input, or ε outside [0, 0.5).
     """
     y = _checks.binary_labels(y_true, "y_true")
-    p = _checks.float_array(y_prob, "y_prob")
+    p = _checks.probabilities(y_prob, "y_prob")
     _checks.same_shape(y, p, "y_true", "y_prob")
-    if np.any((p < 0) | (p > 1)):
-        raise _checks.fail("`y_prob` must hold probabilities in [0, 1]; pass logits to "
-                           "`binary_cross_entropy_from_logits` instead.", "y_prob", p)
     if not 0 <= epsilon < 0.5:
         raise _checks.fail("`epsilon` must be in [0, 0.5).", "epsilon", epsilon)
     p = np.clip(p, epsilon, 1 - epsilon)

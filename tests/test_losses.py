@@ -76,7 +76,7 @@ def test_logistic_risk_is_the_mean_loss_of_the_logits():
     (lambda: losses.bce_gradient_logits([], []), r"must not be empty.*Received: y_true="),
     (lambda: losses.bce_gradient_logits([0, 1], [np.nan, 0.0]), r"NaN or infinity.*Received: logits="),
     (lambda: losses.binary_cross_entropy([1], [np.inf]), r"NaN or infinity.*Received: y_prob="),
-    (lambda: losses.binary_cross_entropy([1], [1.5]), r"probabilities in \[0, 1\].*from_logits.*Received: y_prob="),
+    (lambda: losses.binary_cross_entropy([1], [1.5]), r"probabilities in \[0, 1\].*sigmoid.*Received: y_prob="),
     (lambda: losses.logistic_risk([0.0, 0.0], np.ones((3, 2)), [0, 1, 1]), r"theta.*length 3.*Received: theta.shape=\(2,\)"),
     (lambda: losses.logistic_risk([0.0, 0.0, 0.0], np.ones((3, 2)), [0, 1]), r"one label per row.*Received: X.shape=\(3, 2\), y_true.shape=\(2,\)"),
     (lambda: losses.logistic_risk([0.0, 0.0, 0.0], np.ones((2, 2)), [0, 1], [-1, 1]), r"non-negative.*Received: sample_weight="),
