@@ -230,3 +230,239 @@ def plot_reliability(curve, ax=None, label: str = "model"):
            ylabel="observed share of positives", title="reliability diagram")
     legend = ax.legend(loc="upper left")
     return {"curve": line, "diagonal": diagonal, "legend": legend}
+
+
+# --- Two domains of 2-D points and linear decision boundaries (lesson 01) -----------------
+
+CLASS_COLORS = ("tab:blue", "tab:orange")
+"""Colour of class 0 and class 1 in the domain plots."""
+
+
+def _points_2d(X, y, x_name: str, y_name: str):
+    """Check a labelled 2-D point set: X of shape (n, 2), y of n labels in {0, 1}."""
+    import numpy as np
+
+    from . import _checks
+
+    X = _checks.float_array(X, x_name, ndim=2)
+    if X.shape[1] != 2:
+        raise _checks.fail(f"`{x_name}` must have shape (n, 2): one row per 2-D point.", x_name, X)
+    y = _checks.binary_labels(y, y_name)
+    if y.shape != (X.shape[0],):
+        raise ValueError(f"`{y_name}` must have one label per row of `{x_name}`. "
+                         f"Received: {x_name}.shape={X.shape}, {y_name}.shape={y.shape}")
+    return X, np.asarray(CLASS_COLORS)[y.astype(int)]
+
+
+def plot_domains(X_source, y_source, X_target, y_target, ax=None, X_target_test=None,
+                 y_target_test=None):
+    """Scatter a source and a target domain of 2-D points: colour = class, marker = domain.
+
+    Source points are small circles, the labelled target points large stars
+    with a black edge, and the optional target test points faint dots.
+
+    Args:
+        X_source, y_source: source points (N, 2) and labels (N,) in {0, 1}.
+        X_target, y_target: labelled target points (M, 2) and labels (M,).
+        ax: matplotlib Axes to draw on; a new figure when None.
+        X_target_test, y_target_test: optional held-out target points and labels
+            (both or neither).
+
+    Returns:
+        dict with ``"source"``, ``"target"`` and ``"target_test"`` (the
+        ``PathCollection`` of each scatter; the last None without test points)
+        and ``"legend"`` (kept on the axes when you later call ``ax.legend()``
+        for decision boundaries).
+
+    Raises:
+        ValueError: if a point array is not of shape (n, 2), labels are not in
+            {0, 1} or do not match their points, or only one of the test
+            arguments is given.
+
+    Introduced in ``notebooks/01_joint_empirical_risk.ipynb``.
+    """
+    from matplotlib.lines import Line2D
+
+    Xs, source_colors = _points_2d(X_source, y_source, "X_source", "y_source")
+    Xt, target_colors = _points_2d(X_target, y_target, "X_target", "y_target")
+    if (X_target_test is None) != (y_target_test is None):
+        raise ValueError("Pass both `X_target_test` and `y_target_test`, or neither. "
+                         f"Received: X_target_test={'set' if X_target_test is not None else None}, "
+                         f"y_target_test={'set' if y_target_test is not None else None}")
+    test = None
+    if X_target_test is not None:
+        test = _points_2d(X_target_test, y_target_test, "X_target_test", "y_target_test")
+    ax = _surface_axes(ax)
+    drawn = {"target_test": None}
+    if test is not None:
+        drawn["target_test"] = ax.scatter(test[0][:, 0], test[0][:, 1], c=test[1], s=6, alpha=0.15,
+                                          linewidths=0, zorder=1)
+    drawn["source"] = ax.scatter(Xs[:, 0], Xs[:, 1], c=source_colors, s=18, alpha=0.55,
+                                 linewidths=0, zorder=2)
+    drawn["target"] = ax.scatter(Xt[:, 0], Xt[:, 1], c=target_colors, s=190, marker="*",
+                                 edgecolors="black", linewidths=1.0, zorder=4)
+    handles = [
+        Line2D([], [], linestyle="", marker="s", color=CLASS_COLORS[0], label="class 0"),
+        Line2D([], [], linestyle="", marker="s", color=CLASS_COLORS[1], label="class 1"),
+        Line2D([], [], linestyle="", marker="o", color="grey", alpha=0.6,
+               label=f"source D_S (N = {len(Xs)})"),
+        Line2D([], [], linestyle="", marker="*", markersize=12, color="grey",
+               markeredgecolor="black", label=f"target D_T (M = {len(Xt)})"),
+    ]
+    if test is not None:
+        handles.append(Line2D([], [], linestyle="", marker=".", color="grey", alpha=0.4,
+                              label=f"target test ({len(test[0])})"))
+    ax.set(xlabel="x₁", ylabel="x₂", aspect="equal")
+    drawn["legend"] = ax.legend(handles=handles, loc="upper left", fontsize="small")
+    ax.add_artist(drawn["legend"])  # stays when the caller adds a legend for boundaries
+    return drawn
+
+
+def plot_decision_boundary(model_or_theta, ax=None, xlim=None, ylim=None, label: str | None = None,
+                           color: str = "black", linestyle: str = "-"):
+    """Draw the line w₁x₁ + w₂x₂ + b = 0 where a 2-feature logistic model's probability is ½.
+
+    Args:
+        model_or_theta: a fitted :class:`crossdomain_kit.logistic.LogisticRegressionGD`
+            (or anything with ``theta_``) on 2 features, or θ = [w₁, w₂, b].
+        ax: matplotlib Axes to draw on; a new figure when None.
+        xlim, ylim: (low, high) of the box the line is drawn across; default:
+            the axes' current limits (so draw the points first). The axes keep
+            these limits afterwards.
+        label: legend label, or None for no legend entry.
+        color, linestyle: line style.
+
+    Returns:
+        The ``Line2D`` of the boundary.
+
+    Raises:
+        ValueError: if θ does not have 3 entries, is not finite, or w = 0
+            (the model has no boundary), or a limit is not (low, high).
+
+    Introduced in ``notebooks/01_joint_empirical_risk.ipynb``.
+    """
+    import numpy as np
+
+    from . import _checks
+
+    theta = getattr(model_or_theta, "theta_", model_or_theta)
+    if not hasattr(theta, "__len__"):
+        raise _checks.fail("`model_or_theta` must be a fitted model or θ = [w1, w2, b].",
+                           "model_or_theta", model_or_theta)
+    theta = _checks.float_array(theta, "model_or_theta", ndim=1)
+    if theta.shape != (3,):
+        raise _checks.fail("`model_or_theta` must have 2 features: θ = [w1, w2, b].",
+                           "model_or_theta", theta)
+    (w1, w2), b = theta[:2], theta[2]
+    if w1 == 0 and w2 == 0:
+        raise _checks.fail("The weights are zero, so the model predicts ½ everywhere and has "
+                           "no boundary (is it trained?).", "model_or_theta", theta)
+    ax = _surface_axes(ax)
+    limits = []
+    for name, value, current in (("xlim", xlim, ax.get_xlim()), ("ylim", ylim, ax.get_ylim())):
+        low, high = current if value is None else value
+        if not (np.isfinite(low) and np.isfinite(high) and low < high):
+            raise _checks.fail(f"`{name}` must be (low, high) with low < high.", name, value)
+        limits.append((float(low), float(high)))
+    (x_low, x_high), (y_low, y_high) = limits
+    # Solve for the coordinate with the larger weight, so a steep line stays exact.
+    if abs(w2) >= abs(w1):
+        xs = np.array([x_low, x_high])
+        ys = -(w1 * xs + b) / w2
+    else:
+        ys = np.array([y_low, y_high])
+        xs = -(w2 * ys + b) / w1
+    (line,) = ax.plot(xs, ys, color=color, linestyle=linestyle, linewidth=2, label=label, zorder=3)
+    ax.set(xlim=(x_low, x_high), ylim=(y_low, y_high))
+    return line
+
+
+# --- Image grids (synthetic and real image domains, lesson 03) ------------------------------
+
+def plot_image_grid(images, labels=None, class_names=None, ax=None, n_cols: int | None = None,
+                    max_images: int = 32, title: str | None = None):
+    """Show the first images of a set as one tiled mosaic, each tile captioned with its class.
+
+    The tiles are joined into a single picture on one Axes (white gaps between
+    them), so the helper takes ``ax`` like every other plot here. Grey images
+    are drawn on a fixed scale (0-255 for ``uint8``, 0-1 for values in [0, 1];
+    any other range is stretched), so brightness and contrast shifts stay
+    visible from one grid to the next.
+
+    Args:
+        images: array of shape (n, h, w), (n, h, w, 1) or (n, h, w, 3), e.g.
+            ``DomainSplit.images``; ``uint8`` or real numbers.
+        labels: optional labels in {0, 1}, one per image, for the captions.
+        class_names: optional (negative, positive) names for the captions;
+            without them the captions are "0" and "1".
+        ax: matplotlib Axes to draw on; a new figure when None.
+        n_cols: tiles per row; default about square.
+        max_images: show at most this many (the first ones).
+        title: Axes title; default says how many images are shown.
+
+    Returns:
+        dict with ``"image"`` (the ``AxesImage`` of the mosaic) and ``"texts"``
+        (one caption ``Text`` per shown image; empty without labels).
+
+    Raises:
+        ValueError: on a bad image array, labels that are not one 0/1 per
+            image, bad class names, or a non-positive ``n_cols``/``max_images``.
+
+    Introduced in ``notebooks/03_transfer_across_domains.ipynb``.
+    """
+    import numpy as np
+
+    from . import _checks
+
+    array = np.asarray(images)
+    if array.ndim == 4 and array.shape[-1] == 1:
+        array = array[..., 0]
+    if not (array.ndim == 3 or (array.ndim == 4 and array.shape[-1] == 3)) or array.size == 0 \
+            or not (np.issubdtype(array.dtype, np.integer) or np.issubdtype(array.dtype, np.floating)):
+        raise _checks.fail("`images` must be a non-empty numeric array of shape (n, h, w), "
+                           "(n, h, w, 1) or (n, h, w, 3).", "images", images)
+    if labels is not None:
+        labels = _checks.binary_labels(labels, "labels").astype(int).reshape(-1)
+        if labels.size != len(array):
+            raise ValueError("`labels` must have one entry per image. "
+                             f"Received: {labels.size} labels for {len(array)} images")
+    names = ("0", "1") if class_names is None else _checks.class_names(class_names)
+    total = len(array)
+    shown = min(total, _checks.positive_int(max_images, "max_images"))
+    cols = int(np.ceil(np.sqrt(shown))) if n_cols is None else _checks.positive_int(n_cols, "n_cols")
+    cols = min(cols, shown)
+    rows = int(np.ceil(shown / cols))
+
+    array = array[:shown]
+    finite = array[np.isfinite(array)]
+    if array.dtype == np.uint8:
+        bottom, top = 0.0, 255.0
+    elif finite.size == 0 or (finite.min() >= 0 and finite.max() <= 1):
+        bottom, top = 0.0, 1.0
+    else:  # any other range: stretch it
+        bottom, top = float(finite.min()), float(max(finite.max(), finite.min() + 1e-12))
+    height, width = array.shape[1:3]
+    gap = max(1, min(height, width) // 16)
+    mosaic = np.full((rows * (height + gap) - gap, cols * (width + gap) - gap) + array.shape[3:], top)
+    for k in range(shown):
+        r, c = divmod(k, cols)
+        mosaic[r * (height + gap): r * (height + gap) + height,
+               c * (width + gap): c * (width + gap) + width] = array[k]
+    if array.ndim == 4:  # RGB: imshow wants floats in [0, 1]
+        mosaic = np.clip((mosaic - bottom) / (top - bottom), 0.0, 1.0)
+
+    created = ax is None
+    ax = _surface_axes(ax)
+    if created:
+        ax.figure.set_size_inches(min(1.3 * cols, 12), min(1.3 * rows, 12) + 0.4)
+    image = ax.imshow(mosaic, cmap="gray", vmin=bottom, vmax=top, interpolation="nearest")
+    texts = []
+    if labels is not None:
+        for k in range(shown):
+            r, c = divmod(k, cols)
+            texts.append(ax.text(c * (width + gap) - 0.5, r * (height + gap) - 0.5, names[labels[k]],
+                                 ha="left", va="top", fontsize="x-small", color="white",
+                                 bbox={"facecolor": "black", "alpha": 0.55, "pad": 1, "linewidth": 0}))
+    ax.set_axis_off()
+    ax.set_title(title if title is not None else f"{shown} of {total} images")
+    return {"image": image, "texts": texts}
