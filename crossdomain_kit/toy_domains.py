@@ -51,6 +51,8 @@ class ToyDomains:
         rotation_deg: rotation of the target clouds, degrees.
         translation: translation of the target clouds, (dx, dy).
         seed: the seed that drew every point.
+
+    Introduced in ``notebooks/01_joint_empirical_risk.ipynb``.
     """
 
     X_source: np.ndarray
@@ -118,6 +120,8 @@ def make_toy_domains(n_source: int = 200, n_target: int = 6, n_target_test: int 
     Raises:
         ValueError: if a count is not an integer >= 2, ``shift`` is not a
             finite number or ``seed`` is not a non-negative integer.
+
+    Introduced in ``notebooks/01_joint_empirical_risk.ipynb``.
     """
     n_source = _count(n_source, "n_source")
     n_target = _count(n_target, "n_target")
@@ -162,6 +166,8 @@ def fit_on_domains(domains: ToyDomains, alpha: float | None = None, learning_rat
     Raises:
         ValueError: if ``domains`` is not a ToyDomains, or on an invalid
             ``alpha``, ``learning_rate`` or ``n_steps``.
+
+    Introduced in ``notebooks/01_joint_empirical_risk.ipynb``.
     """
     if not isinstance(domains, ToyDomains):
         raise _checks.fail("`domains` must be a ToyDomains from `make_toy_domains`.", "domains", domains)
@@ -184,6 +190,8 @@ def target_accuracy_by_alpha(domains: ToyDomains, alphas, learning_rate: float =
 
     Raises:
         ValueError: if ``alphas`` is empty, not 1-D or holds a value outside [0, 1].
+
+    Introduced in ``notebooks/01_joint_empirical_risk.ipynb``.
     """
     alphas = _checks.float_array(alphas, "alphas", ndim=1)
     if np.any((alphas < 0) | (alphas > 1)):

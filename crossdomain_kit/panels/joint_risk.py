@@ -84,6 +84,8 @@ def joint_risk_panel(domains: ToyDomains, alpha: float = 0.5, learning_rate: flo
     Raises:
         ValueError: on an invalid ``domains``, ``alpha``, ``learning_rate``,
             ``n_steps`` or ``n_grid`` (before any widget is built).
+
+    Introduced in ``notebooks/01_joint_empirical_risk.ipynb``.
     """
     alpha = _checks.fraction(alpha, "alpha")
     if _checks.positive_int(n_grid, "n_grid") < 2:
