@@ -117,6 +117,20 @@ def positive_int(value, name: str) -> int:
     return int(value)
 
 
+def seed(value, name: str = "seed", allow_none: bool = False) -> int | None:
+    """A random seed: an integer >= 0 (or None when ``allow_none``).
+
+    Raises:
+        ValueError: if not an integer >= 0 (or None when allowed).
+    """
+    if value is None and allow_none:
+        return None
+    if isinstance(value, bool) or not isinstance(value, numbers.Integral) or value < 0:
+        wanted = "an integer >= 0 or None" if allow_none else "an integer >= 0"
+        raise fail(f"`{name}` must be {wanted}.", name, value)
+    return int(value)
+
+
 def probabilities(value, name: str = "y_prob") -> np.ndarray:
     """A finite, non-empty float64 array with every entry in [0, 1].
 

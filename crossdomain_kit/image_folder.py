@@ -81,7 +81,9 @@ class ImageFolderDomain(Domain):
 def kaggle_patient_id(path: str | os.PathLike) -> str | None:
     """The patient (or study) a Kaggle chest X-ray file belongs to, read from its name.
 
-    * ``person123_bacteria_456.jpeg`` → ``"person123"`` (pneumonia files);
+    * ``person123_bacteria_456.jpeg`` → ``"person123"`` (pneumonia files; a
+      person's ``bacteria`` and ``virus`` files share the id, which can only
+      make a split more cautious);
     * ``IM-0115-0001.jpeg`` → ``"IM-0115"`` and ``NORMAL2-IM-0395-0001.jpeg``
       → ``"NORMAL2-IM-0395"`` (normal files: the number after ``IM-`` is the
       study, the last number the image; the ``NORMAL2-`` batch numbers its
@@ -122,7 +124,7 @@ def load_image_folder(path: str | os.PathLike, *, positive_class: str | None = N
             ``image_dataset_from_directory`` would give it.
         val_fraction: share of each class's training images moved to
             validation when there is no ``val/`` folder, in whole groups.
-            0 keeps all of ``train/`` for training and leaves ``val`` empty.
+            0 keeps all of ``train/`` for training and leaves ``val`` None.
         group_by: maps a file path to its group (patient) id; files of one
             group never straddle train and val. A file for which it returns
             None is its own group (with a warning that counts them). None
@@ -145,9 +147,11 @@ def load_image_folder(path: str | os.PathLike, *, positive_class: str | None = N
         ValueError: if the folder is missing or not laid out as above, a split
             is empty, there are not exactly two classes, splits disagree on
             the classes, ``positive_class`` is not one of them, a class has no
-            readable image, or too few groups to carve validation.
+            readable image, there are too few groups to carve validation, or
+            an argument is out of range.
     """
     val_fraction = _check_val_fraction(val_fraction)
+    seed = _checks.seed(seed)
     if group_by is not None and not callable(group_by):
         raise _checks.fail("`group_by` must be a function path -> group id, or None.",
                            "group_by", group_by)

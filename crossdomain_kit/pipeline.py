@@ -124,8 +124,7 @@ def make_pipeline(data, *, backbone: str | None = "resnet50", preprocess: Callab
                                "that, or your own `preprocess`.", "channels", channels)
         preprocess = spec.preprocess_input()
     batch_size = _checks.positive_int(batch_size, "batch_size")
-    if seed is not None and (isinstance(seed, bool) or not isinstance(seed, numbers.Integral) or seed < 0):
-        raise _checks.fail("`seed` must be an integer >= 0 or None.", "seed", seed)
+    seed = _checks.seed(seed, allow_none=True)
     augmentation = _augmentation(augment, seed) if training else None
 
     labels = split.labels.astype(np.float32)[:, None]

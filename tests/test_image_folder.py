@@ -1,5 +1,7 @@
 import hashlib
 import os
+import subprocess
+import sys
 import warnings
 from pathlib import Path
 
@@ -10,6 +12,11 @@ from PIL import Image
 from crossdomain_kit import config
 from crossdomain_kit.image_folder import ImageFolderDomain, kaggle_patient_id, load_image_folder
 from crossdomain_kit.pipeline import make_pipeline
+
+
+def test_importing_the_loader_does_not_import_tensorflow():
+    code = "import sys, crossdomain_kit.image_folder; assert 'tensorflow' not in sys.modules"
+    subprocess.run([sys.executable, "-c", code], check=True)
 
 
 def _image(path: Path, mode="RGB", size=(20, 16), value=128, fmt=None):
@@ -286,6 +293,8 @@ def test_arguments_are_checked(tmp_path):
         _load(tmp_path, group_by="person")
     with pytest.raises(ValueError, match=r"Received: path=3"):
         _load(3)
+    with pytest.raises(ValueError, match=r"Received: seed=-1"):
+        _load(tmp_path, seed=-1)
 
 
 # --- the real Kaggle chest X-ray folder (skipped when ../shared/datasets is absent) ---
