@@ -26,6 +26,10 @@ def _data(n=16, size=16, channels=1, seed=0):
     return x, y
 
 
+def _cnn(seed=0):
+    return build_classifier("small_cnn", (16, 16, 1), seed=seed)
+
+
 def _values(weights):
     return [w.numpy().copy() for w in weights]
 
@@ -93,12 +97,13 @@ def test_the_seed_fixes_the_initial_weights():
     first, second, other = (build_classifier("small_cnn", (16, 16, 1), seed=s) for s in (3, 3, 4))
     for a, b in zip(first.weights, second.weights):
         np.testing.assert_array_equal(a.numpy(), b.numpy())
-    assert not np.array_equal(first.get_layer("logit").kernel.numpy(), other.get_layer("logit").kernel.numpy())
+    kernels = [m.get_layer("logit").kernel.numpy() for m in (first, other)]
+    assert not np.array_equal(*kernels)
 
 
 def test_training_false_alone_does_not_freeze_batchnorm_in_keras_3():
     """Why freezing sets BatchNormalization.trainable: fit's training=True wins over the call's False."""
-    model = compile_classifier(build_classifier("small_cnn", (16, 16, 1), seed=0), 1e-3)
+    model = compile_classifier(_cnn(), 1e-3)
     moving_mean = base_of(model).get_layer("block1_bn").moving_mean
     before = moving_mean.numpy().copy()
     model.fit(*_data(), epochs=1, verbose=0)
@@ -126,7 +131,8 @@ def test_small_cnn_learns_a_simple_image_task_at_28_px():
 
 @pytest.mark.parametrize("kwargs, match", [
     (dict(backbone="vgg16"), r"choose one of .*Received: backbone='vgg16'"),
-    (dict(backbone="resnet50", input_shape=(16, 16, 3)), r"at least 32x32.*Received: input_shape=\(16, 16, 3\)"),
+    (dict(backbone="resnet50", input_shape=(16, 16, 3)),
+     r"at least 32x32.*Received: input_shape=\(16, 16, 3\)"),
     (dict(input_shape=(4, 64, 1)), r"at least 8x8.*Received: input_shape=\(4, 64, 1\)"),
     (dict(input_shape=64), r"\(height, width, channels\).*Received: input_shape=64"),
     (dict(input_shape=(32, 32, 2)), r"1 \(grey\) or 3.*Received: input_shape=\(32, 32, 2\)"),
@@ -173,7 +179,8 @@ def test_the_weights_file_is_the_one_keras_asks_for(monkeypatch, keras_home, nam
         getattr(keras.applications, models.get_backbone(name).application)(
             include_top=False, weights="imagenet", input_shape=shape, **kwargs)
     location = imagenet_weights_location(name, shape, alpha=alpha)
-    assert (location.file_name, location.url, asked["cache_subdir"]) == (asked["fname"], asked["origin"], "models")
+    assert (location.file_name, location.url) == (asked["fname"], asked["origin"])
+    assert asked["cache_subdir"] == "models"
     assert location.folder == keras_home / "models" == keras_weights_cache()
 
 
@@ -231,7 +238,7 @@ def test_a_corrupt_cached_file_says_to_delete_it(keras_home):
     location = imagenet_weights_location("mobilenetv2", (32, 32, 3), alpha=0.35)
     location.folder.mkdir(parents=True)
     location.path.write_bytes(b"not an hdf5 file")
-    with pytest.raises(ValueError, match=r"could not be loaded.*delete the file.*Received: weights='imagenet'"):
+    with pytest.raises(ValueError, match=r"could not be loaded.*delete the file.*Received: weights="):
         build_classifier("mobilenetv2", (32, 32, 3), "imagenet", alpha=0.35)
 
 
@@ -263,7 +270,7 @@ def test_a_saved_backbone_loads_into_a_fresh_head(tmp_path, trained, file_name):
     fresh = build_classifier("small_cnn", (16, 16, 1), seed=7)
     for expected, loaded in zip(base.weights, base_of(model).weights):
         np.testing.assert_array_equal(expected.numpy(), loaded.numpy())
-    np.testing.assert_array_equal(model.get_layer("logit").kernel.numpy(), fresh.get_layer("logit").kernel.numpy())
+    np.testing.assert_array_equal(*(m.get_layer("logit").kernel.numpy() for m in (model, fresh)))
 
 
 def test_classifier_weights_files_load_head_and_backbone(tmp_path, trained):
@@ -322,7 +329,7 @@ def test_bad_paths_are_rejected(tmp_path, call, match):
 # --- Compiling ------------------------------------------------------------------------------------
 
 def test_compile_uses_a_from_logits_loss_and_auc_accuracy_metrics():
-    model = compile_classifier(build_classifier("small_cnn", (16, 16, 1), seed=0), 3e-4, optimizer="sgd")
+    model = compile_classifier(_cnn(), 3e-4, optimizer="sgd")
     assert isinstance(model.loss, keras.losses.BinaryCrossentropy) and model.loss.get_config()["from_logits"]
     assert isinstance(model.optimizer, keras.optimizers.SGD)
     assert float(model.optimizer.learning_rate.numpy()) == pytest.approx(3e-4)
@@ -362,7 +369,7 @@ def _one_fit_step(optimizer, base_learning_rate, learning_rate=1e-2):
     before = _values(base), _values(head)
     x, y = _data(seed=3)
     model.fit(x, y, batch_size=len(x), epochs=1, shuffle=False, verbose=0)
-    return ([w.numpy() - b for w, b in zip(base, before[0])], [w.numpy() - b for w, b in zip(head, before[1])])
+    return [[w.numpy() - b for w, b in zip(weights, values)] for weights, values in zip((base, head), before)]
 
 
 @pytest.mark.parametrize("optimizer", ["sgd", "adam"])
@@ -381,7 +388,7 @@ def test_the_backbone_learns_at_its_own_rate_under_fit(optimizer):
 
 
 def test_setting_the_learning_rate_keeps_the_ratio_as_reduce_lr_on_plateau_does():
-    model = compile_classifier(build_classifier("small_cnn", (16, 16, 1), seed=0), 1e-2, base_learning_rate=1e-3)
+    model = compile_classifier(_cnn(), 1e-2, base_learning_rate=1e-3)
     reduce = keras.callbacks.ReduceLROnPlateau(monitor="loss", factor=0.5, patience=0, min_delta=1e9)
     model.fit(*_data(), epochs=2, verbose=0, callbacks=[reduce])
     optimizer = model.optimizer  # epoch 1 sets the best loss, epoch 2 halves both rates
@@ -390,7 +397,7 @@ def test_setting_the_learning_rate_keeps_the_ratio_as_reduce_lr_on_plateau_does(
 
 
 def test_the_discriminative_optimizer_survives_recompiling_and_saving(tmp_path):
-    model = compile_classifier(build_classifier("small_cnn", (16, 16, 1), seed=0), 1e-2, base_learning_rate=1e-3)
+    model = compile_classifier(_cnn(), 1e-2, base_learning_rate=1e-3)
     x, y = _data()
     model.fit(x, y, epochs=1, verbose=0)
     model.compile_from_config(model.get_compile_config())
@@ -453,5 +460,6 @@ def test_discriminative_rates_under_a_mirrored_strategy():
         print("ok")
     """)
     env = dict(os.environ, TF_CPP_MIN_LOG_LEVEL="3")
-    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=env, timeout=300)
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=env,
+                            timeout=300)
     assert result.returncode == 0 and result.stdout.strip().endswith("ok"), result.stderr[-3000:]
