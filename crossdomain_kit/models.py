@@ -42,7 +42,6 @@ from . import _checks
 from .backbones import get_backbone
 
 BACKBONE_NAME = "backbone"
-HEAD_LAYER_NAMES = ("pool", "dropout", "logit")
 
 # Smallest input height/width each backbone accepts. keras.applications refuse
 # anything below 32 px; the small CNN halves the size three times.
@@ -211,6 +210,11 @@ def _non_negative(value, name: str) -> float:
     if not _is_real(value) or not value >= 0 or value == float("inf"):
         raise _checks.fail(f"`{name}` must be a finite number >= 0.", name, value)
     return float(value)
+
+
+def _shown(path):
+    """A path as error messages show it: a plain string."""
+    return os.fspath(path) if isinstance(path, os.PathLike) else path
 
 
 def _checked_input_shape(spec, input_shape, weights) -> tuple[int, int, int]:
@@ -405,11 +409,6 @@ def _load_checkpoint(model, path: Path) -> None:
         raise _mismatch(_shapes(targets), [v.shape for v in values], path)
     for variable, value in zip(targets, values):
         variable.assign(value)
-
-
-def _shown(path):
-    """A path as error messages show it: a plain string."""
-    return os.fspath(path) if isinstance(path, os.PathLike) else path
 
 
 def _checked_model_path(path, must_exist: bool) -> Path:

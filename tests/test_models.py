@@ -409,19 +409,29 @@ def test_the_discriminative_optimizer_survives_recompiling_and_saving(tmp_path):
     assert loaded.optimizer.head_paths == ("logit/kernel", "logit/bias")
     for saved, restored in zip(model.optimizer.variables, loaded.optimizer.variables):
         np.testing.assert_array_equal(saved.numpy(), restored.numpy())
-    base = base_of(loaded)
-    loaded.optimizer.learning_rate = 1e-2
+    base, logit = base_of(loaded), loaded.get_layer("logit")
     loaded.optimizer.base_optimizer.learning_rate = 0.0
-    before = _values(base.trainable_weights)
-    loaded.fit(x, y, epochs=1, verbose=0)
+    before, head_before = _values(base.trainable_weights), _values(logit.weights)
+    loaded.fit(x, y, epochs=1, verbose=0)  # the head is still routed to the head's optimizer
     for b, w in zip(before, base.trainable_weights):
         np.testing.assert_array_equal(b, w.numpy())
+    assert not np.array_equal(head_before[0], logit.kernel.numpy())
 
 
 def test_the_head_optimizer_cannot_use_a_schedule():
     schedule = keras.optimizers.schedules.ExponentialDecay(1e-2, 10, 0.9)
     with pytest.raises(ValueError, match="not a schedule"):
         DiscriminativeOptimizer(keras.optimizers.Adam(schedule), 1e-3, ["logit/kernel"])
+
+
+def test_discriminative_rates_under_xla():
+    model = compile_classifier(_cnn(), 1e-2, base_learning_rate=0.0, jit_compile=True)
+    base, logit = base_of(model).trainable_weights, model.get_layer("logit")
+    before, head_before = _values(base), logit.kernel.numpy().copy()
+    model.fit(*_data(), batch_size=8, epochs=1, verbose=0)
+    assert model.jit_compile
+    assert all(np.array_equal(b, w.numpy()) for b, w in zip(before, base))
+    assert not np.array_equal(head_before, logit.kernel.numpy())
 
 
 def test_discriminative_rates_under_mixed_precision():
