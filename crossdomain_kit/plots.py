@@ -466,3 +466,60 @@ def plot_image_grid(images, labels=None, class_names=None, ax=None, n_cols: int 
     ax.set_axis_off()
     ax.set_title(title if title is not None else f"{shown} of {total} images")
     return {"image": image, "texts": texts}
+
+
+# --- Learning-rate finder (lesson 04) ------------------------------------------------------
+
+def plot_lr_finder(result, ax=None):
+    """A learning-rate sweep: loss against learning rate (log scale), with the suggestion marked.
+
+    The raw batch losses are drawn faintly behind the smoothed curve; a
+    vertical line marks the suggested rate and a dot the steepest descent.
+    The y-axis stops at twice the first smoothed loss, so a diverging tail
+    does not flatten the interesting part.
+
+    Args:
+        result: a :class:`crossdomain_kit.training.LRFinderResult`.
+        ax: matplotlib Axes to draw on; a new figure when None.
+
+    Returns:
+        dict with ``"raw"`` and ``"smoothed"`` (``Line2D``), ``"suggestion"``
+        (the vertical ``Line2D``), ``"steepest"`` (``Line2D`` marker, None if
+        undefined) and ``"legend"``.
+
+    Raises:
+        ValueError: if ``result`` is not an ``LRFinderResult``.
+
+    Introduced in ``notebooks/04_freezing_and_hyperparameters.ipynb``.
+    """
+    import numpy as np
+
+    from . import _checks
+    from .training import LRFinderResult
+
+    if not isinstance(result, LRFinderResult):
+        raise _checks.fail("`result` must be an LRFinderResult from "
+                           "`crossdomain_kit.training.find_learning_rate`.", "result", result)
+    ax = _surface_axes(ax)
+    lrs, smoothed = result.learning_rates, result.losses
+    (raw,) = ax.plot(lrs, result.raw_losses, color="tab:blue", alpha=0.25, linewidth=1,
+                     label="batch loss")
+    (smooth,) = ax.plot(lrs, smoothed, color="tab:blue", linewidth=1.8, label="smoothed loss")
+    suggestion = ax.axvline(result.suggestion, color="tab:red", linestyle="--",
+                            label=f"suggested {result.suggestion:.1e} (minimum / 10)")
+    steepest = None
+    if result.steepest_lr is not None:
+        at = int(np.argmin(np.abs(lrs - result.steepest_lr)))
+        (steepest,) = ax.plot(lrs[at], smoothed[at], "o", color="tab:orange", markersize=7,
+                              label=f"steepest descent {result.steepest_lr:.1e}")
+    ax.set_xscale("log")
+    finite = smoothed[np.isfinite(smoothed)]
+    if finite.size:
+        low, high = float(finite.min()), float(min(finite.max(), 2 * abs(finite[0])))
+        pad = 0.05 * max(high - low, 1e-12)
+        ax.set_ylim(low - pad, high + pad)
+    ax.set(xlabel="learning rate (log scale)", ylabel="training loss",
+           title="learning-rate finder" + (" (stopped: loss diverged)" if result.diverged else ""))
+    legend = ax.legend(loc="best")
+    return {"raw": raw, "smoothed": smooth, "suggestion": suggestion, "steepest": steepest,
+            "legend": legend}
