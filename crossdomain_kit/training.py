@@ -175,7 +175,7 @@ class _Recorder(keras.callbacks.Callback):
         self.set_model(model)
         self.monitor = monitor
         self.maximize = not monitor.endswith("loss")
-        self.optimizer = optimizer
+        self._optimizer = optimizer  # the tape loop's; fit's is model.optimizer, which phases replace
         self.history: dict[str, list[float]] = {}
         self.phases: list[str] = []
         self.phase = "train"
@@ -186,7 +186,7 @@ class _Recorder(keras.callbacks.Callback):
 
     def on_epoch_begin(self, epoch, logs=None):
         self.epoch, self.batch = epoch, None
-        optimizer = self.optimizer or self.model.optimizer
+        optimizer = self._optimizer if self._optimizer is not None else self.model.optimizer
         self._learning_rate = float(keras.ops.convert_to_numpy(optimizer.learning_rate))
 
     def on_train_batch_begin(self, batch, logs=None):
@@ -245,7 +245,7 @@ def _check_dataset(dataset, name: str, *, weights_allowed: bool = True):
     spec = dataset.element_spec
     sizes = (2, 3) if weights_allowed else (2,)
     if not isinstance(spec, tuple) or len(spec) not in sizes:
-        wanted = "(images, labels) or (images, labels, sample_weights)" if weights_allowed else "(images, labels)"
+        wanted = "(images, labels)" + (" or (images, labels, sample_weights)" if weights_allowed else "")
         raise _checks.fail(f"`{name}` must yield tuples {wanted}.", name, spec)
     if dataset.cardinality() == tf.data.INFINITE_CARDINALITY:
         raise _checks.fail(f"`{name}` must be finite (one pass is one epoch); drop the .repeat().",
@@ -268,15 +268,9 @@ def _check_validation(dataset, name: str = "val_ds") -> None:
     if np.any(counts == 0):
         only = int(np.argmax(counts))
         raise _checks.fail(f"`{name}` must contain both classes: with every label {only}, AUC (the "
-                           "metric that picks the best epoch) is undefined. Use a stratified split.",
+                           "metric that picks the best epoch by default) is undefined. Use a "
+                           "stratified split.",
                            name, f"dataset of {counts.sum()} examples, all labelled {only}")
-
-
-def _check_epochs(value, name: str) -> int:
-    if isinstance(value, bool) or not isinstance(value, numbers.Integral) or value < 1:
-        raise _checks.fail(f"`{name}` must be an integer >= 1 (the number of passes over the "
-                           "training data).", name, value)
-    return int(value)
 
 
 def _check_monitor(monitor) -> str:
@@ -364,7 +358,8 @@ def fine_tune(model, train_ds, val_ds, *, head_epochs: int, finetune_epochs: int
             ``tf.distribute`` strategy.
         train_ds: batched ``(images, labels)`` dataset, e.g. from
             :func:`crossdomain_kit.pipeline.make_pipeline` with ``training=True``.
-        val_ds: batched validation dataset with both classes.
+        val_ds: batched validation dataset with both classes (checked with
+            one pass over its labels before training).
         head_epochs: most epochs of the head phase (>= 1).
         finetune_epochs: most epochs of the fine-tuning phase (>= 1).
         head_learning_rate: learning rate of the head phase (> 0).
@@ -408,8 +403,8 @@ def fine_tune(model, train_ds, val_ds, *, head_epochs: int, finetune_epochs: int
     """
     base_of(model)
     _check_dataset(train_ds, "train_ds")
-    head_epochs = _check_epochs(head_epochs, "head_epochs")
-    finetune_epochs = _check_epochs(finetune_epochs, "finetune_epochs")
+    head_epochs = _checks.positive_int(head_epochs, "head_epochs")
+    finetune_epochs = _checks.positive_int(finetune_epochs, "finetune_epochs")
     head_learning_rate = _checks.positive(head_learning_rate, "head_learning_rate")
     finetune_learning_rate = _checks.positive(finetune_learning_rate, "finetune_learning_rate")
     if base_learning_rate is not None:
@@ -495,6 +490,8 @@ def _xla_on(model) -> bool:
 
 def _compiled(replica_step, model, jit_compile):
     """``tf.function`` of a per-batch step, run on every replica under a distribution strategy."""
+    if jit_compile not in ("auto", True, False):
+        raise _checks.fail("`jit_compile` must be 'auto', True or False.", "jit_compile", jit_compile)
     strategy = model.distribute_strategy
     if strategy.num_replicas_in_sync == 1:
         jit = _xla_on(model) if jit_compile == "auto" else jit_compile
@@ -690,7 +687,7 @@ def train_with_tape(model, train_ds, val_ds, epochs: int, optimizer, *, monitor:
     Introduced in ``notebooks/04_freezing_and_hyperparameters.ipynb``.
     """
     _check_dataset(train_ds, "train_ds")
-    epochs = _check_epochs(epochs, "epochs")
+    epochs = _checks.positive_int(epochs, "epochs")
     if not isinstance(optimizer, keras.optimizers.Optimizer):
         raise _checks.fail("`optimizer` must be a Keras optimizer instance, e.g. "
                            "keras.optimizers.Adam(1e-3).", "optimizer", optimizer)
@@ -702,7 +699,8 @@ def train_with_tape(model, train_ds, val_ds, epochs: int, optimizer, *, monitor:
 
     with model.distribute_strategy.scope():
         optimizer = _optimizer_for(model, optimizer)
-        optimizer.build(model.trainable_variables)
+        if not optimizer.built:  # a LossScaleOptimizer would rebuild, resetting its loss scale
+            optimizer.build(model.trainable_variables)
         loss_fn = keras.losses.BinaryCrossentropy(from_logits=True)
         metrics = classifier_metrics()
     train_step = make_train_step(model, optimizer, loss_fn, metrics)
@@ -869,8 +867,11 @@ def find_learning_rate(model, train_ds, *, min_learning_rate: float = 1e-7, max_
         :class:`LRFinderResult`.
 
     Raises:
-        ValueError: for an uncompiled model, a bad dataset or range, too few
-            steps, or a bad ``beta``, ``divergence`` or seed.
+        ValueError: for an uncompiled model, a bad or empty dataset, a bad
+            range (or a first loss that is already not finite), too few steps,
+            or a bad ``beta``, ``divergence`` or seed.
+        KeyboardInterrupt: Ctrl-C before two batches were measured (after
+            that, Ctrl-C ends the sweep and returns what it measured).
 
     Introduced in ``notebooks/04_freezing_and_hyperparameters.ipynb``.
     """
@@ -894,8 +895,9 @@ def find_learning_rate(model, train_ds, *, min_learning_rate: float = 1e-7, max_
         set_global_seed(seed)
 
     optimizer = model.optimizer
-    with model.distribute_strategy.scope():
-        optimizer.build(model.trainable_variables)
+    if not optimizer.built:
+        with model.distribute_strategy.scope():
+            optimizer.build(model.trainable_variables)
     weights = model.get_weights()
     optimizer_state = [variable.numpy() for variable in optimizer.variables]
     learning_rate = float(keras.ops.convert_to_numpy(optimizer.learning_rate))
@@ -921,8 +923,12 @@ def find_learning_rate(model, train_ds, *, min_learning_rate: float = 1e-7, max_
             variable.assign(value)
         optimizer.learning_rate = learning_rate
     if len(raw) < 2:
-        raise _checks.fail("The sweep ended after fewer than 2 batches; nothing to suggest from.",
-                           "steps", steps)
+        if interrupted:
+            raise KeyboardInterrupt  # too early to suggest anything; the model is restored
+        if not raw:
+            raise _checks.fail("`train_ds` yielded no batch.", "train_ds", train_ds)
+        raise _checks.fail("The loss was not finite from the first batch on; lower "
+                           "`min_learning_rate`.", "min_learning_rate", min_learning_rate)
     smoothed = smooth_losses(raw, beta)
     rates = sweep[:len(raw)]
     suggested = suggest_learning_rate(rates, smoothed)
@@ -947,7 +953,8 @@ def mix_domains(datasets, weights=None, *, batch_size: int = 32, seed: int | Non
 
     Every example of every domain appears once per epoch; each batch draws
     from the domains at random in proportion to their sizes, so batches are
-    mixed. Example i of domain k (of N_k; N in all) carries the sample weight
+    mixed. (The sizes are counted with one pass over each domain's labels.)
+    Example i of domain k (of N_k; N in all) carries the sample weight
     ``w_k = λ_k · N / N_k``. Keras averages a batch's weighted losses over the
     batch size (``"sum_over_batch_size"``, not the sum of the weights) and
     averages batches by their size, so the epoch's loss is
@@ -1071,7 +1078,7 @@ def train_joint(model, datasets, val_ds, *, weights=None, epochs: int, learning_
     Introduced in ``notebooks/03_transfer_across_domains.ipynb``.
     """
     base_of(model)
-    epochs = _check_epochs(epochs, "epochs")
+    epochs = _checks.positive_int(epochs, "epochs")
     learning_rate = _checks.positive(learning_rate, "learning_rate")
     patience = _checks.positive_int(patience, "patience")
     lr_patience = _checks.positive_int(lr_patience, "lr_patience")

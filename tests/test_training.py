@@ -45,8 +45,8 @@ def _ds(n=32, seed=0, training_=False, batch_size=8, shift=0.0):
                          channels=1, batch_size=batch_size, training=training_, augment=False, seed=seed)
 
 
-def _model(seed=0, dropout=0.2):
-    return build_classifier("small_cnn", (SIZE, SIZE, 1), seed=seed, dropout=dropout)
+def _model(seed=0, dropout=0.2, l2=0.0):
+    return build_classifier("small_cnn", (SIZE, SIZE, 1), seed=seed, dropout=dropout, l2=l2)
 
 
 def _same(a, b):
@@ -148,9 +148,8 @@ def test_ctrl_c_during_fine_tuning_keeps_the_best_weights_and_the_history(capsys
 def test_ctrl_c_before_any_epoch_restores_the_starting_weights(capsys):
     model = _model()
     start = model.get_weights()
-    result = training.train_joint(model, [_ds(training_=True)], _ds(seed=1), epochs=2, batch_size=8, seed=None,
-                                  verbose=0,
-                                  callbacks=[_CtrlC(epoch=0, batch=2)])
+    result = training.train_joint(model, [_ds(training_=True)], _ds(seed=1), epochs=2, batch_size=8,
+                                  seed=None, verbose=0, callbacks=[_CtrlC(epoch=0, batch=2)])
     assert result.interrupted and result.epochs == 0 and result.best_epoch is None
     assert result.history == {} and _same(model.get_weights(), start)
     assert "restored the weights from before training" in capsys.readouterr().out
@@ -161,10 +160,11 @@ def test_ctrl_c_before_any_epoch_restores_the_starting_weights(capsys):
 def test_the_tape_loop_gives_the_same_weights_and_metrics_as_fit():
     """Same initial weights (same build seed), same batches, same Adam: bit-identical on CPU.
 
-    The batches are joint_datasets' mixed, sample-weighted ones, cached so that
-    every epoch repeats the first: fit makes one dataset iterator more per
-    epoch than it uses, so a dataset that reshuffles on every iteration would
-    show it other batches from the second epoch on. Both loops run the same
+    The logit carries an L2 penalty, and the batches are joint_datasets'
+    mixed, sample-weighted ones, cached so that every epoch repeats the first:
+    fit makes one dataset iterator more per epoch than it uses, so a dataset
+    that reshuffles on every iteration would show it other batches from the
+    second epoch on. Both loops run the same
     ops in a tf.function on one device, and the dropout layers draw from
     identically seeded generators. We compare to 1e-6 anyway, the rounding a
     different op order (another device, XLA) may bring.
@@ -173,7 +173,7 @@ def test_the_tape_loop_gives_the_same_weights_and_metrics_as_fit():
         return training.joint_datasets(_ds(24), _ds(8, seed=2, shift=30), alpha=0.3, batch_size=8,
                                        seed=4).cache()
 
-    tape_model, fit_model = _model(), _model()
+    tape_model, fit_model = _model(l2=0.01), _model(l2=0.01)
     result = training.train_with_tape(tape_model, mixed(), _ds(seed=1), 2, keras.optimizers.Adam(1e-3),
                                       seed=None, verbose=False)
     compile_classifier(fit_model, 1e-3)
@@ -232,7 +232,8 @@ def test_suggest_learning_rate_finds_the_steepest_point_and_the_minimum():
     loss = 1 - 0.8 / (1 + np.exp(-3 * (x + 3.5))) + np.where(x > -1.5, (x + 1.5) ** 2, 0)
     found = training.suggest_learning_rate(lrs, loss)
     assert found.steepest_lr == pytest.approx(10 ** -3.5, rel=0.05)
-    assert found.min_loss_lr == lrs[np.argmin(loss)] and found.suggestion == pytest.approx(found.min_loss_lr / 10)
+    assert found.min_loss_lr == lrs[np.argmin(loss)]
+    assert found.suggestion == pytest.approx(found.min_loss_lr / 10)
     with pytest.raises(ValueError, match=r"increasing.*Received: learning_rates="):
         training.suggest_learning_rate(lrs[::-1], loss)
 
@@ -240,7 +241,7 @@ def test_suggest_learning_rate_finds_the_steepest_point_and_the_minimum():
 def test_find_learning_rate_sweeps_then_restores_the_model_and_optimizer():
     model = _model()
     compile_classifier(model, 3e-4, base_learning_rate=3e-5)
-    model.fit(_ds(n=16), epochs=1, shuffle=False, verbose=0)  # a used optimizer: moments and iterations are non-zero
+    model.fit(_ds(n=16), epochs=1, shuffle=False, verbose=0)  # moments and iterations now non-zero
     weights = model.get_weights()
     state = [v.numpy() for v in model.optimizer.variables]
     result = training.find_learning_rate(model, _ds(n=16, training_=True), min_learning_rate=1e-5,
@@ -302,7 +303,8 @@ def test_mix_domains_shows_every_example_once_per_epoch_in_mixed_reshuffled_batc
 
     def epoch(dataset):
         batches = [(x[:, 0, 0, 0].astype(int), w) for x, _, w in dataset.as_numpy_iterator()]
-        return [b[0] for b in batches], np.concatenate([b[0] for b in batches]), np.concatenate([b[1] for b in batches])
+        ids = [b[0] for b in batches]
+        return ids, np.concatenate(ids), np.concatenate([b[1] for b in batches])
 
     batches, ids, weights = epoch(mixed)
     assert sorted(ids) == [*source, *target]
@@ -341,6 +343,11 @@ def test_mixed_precision_is_off_on_a_cpu_and_trains_when_forced():
         freeze(model, "all")
         compile_classifier(model)
         assert isinstance(model.optimizer, keras.optimizers.LossScaleOptimizer)
+        weights, state = model.get_weights(), [v.numpy() for v in model.optimizer.variables]
+        sweep = training.find_learning_rate(model, _ds(n=16), steps=6, seed=None, verbose=False)
+        assert np.isfinite(sweep.raw_losses).all()
+        assert _same(model.get_weights(), weights)
+        assert _same([v.numpy() for v in model.optimizer.variables], state)
     finally:
         assert training.enable_mixed_precision(False) == "float32"
     with pytest.raises(ValueError, match=r"Received: enabled='yes'"):
@@ -414,6 +421,8 @@ def test_datasets_must_be_finite_batched_tf_data():
     (lambda: training.find_learning_rate(compile_classifier(_model()), _ds(), min_learning_rate=1.0,
                                          max_learning_rate=0.1), "max_learning_rate=0.1"),
     (lambda: training.find_learning_rate(compile_classifier(_model()), _ds(), steps=3), "steps=3"),
+    (lambda: training.make_test_step(_model(), keras.losses.BinaryCrossentropy(), jit_compile="yes"),
+     "jit_compile='yes'"),
     (lambda: training.set_global_seed(1.5), "seed=1.5"),
     (lambda: training.set_global_seed(0, deterministic="yes"), "deterministic='yes'"),
 ])
