@@ -50,7 +50,7 @@ import tensorflow as tf
 from tqdm.auto import tqdm
 
 from . import _checks
-from .freezing import POLICIES, freeze
+from .freezing import POLICIES, GradualUnfreezing, freeze
 from .models import base_of, compile_classifier
 from .pipeline import class_weights as balanced_class_weights
 
@@ -292,10 +292,23 @@ def _check_freeze_setting(unfreeze) -> dict:
     if (not isinstance(kwargs, dict) or set(kwargs) - set(_FREEZE_KEYS)
             or kwargs.get("policy") not in POLICIES or kwargs["policy"] == "none"):
         raise _checks.fail("`unfreeze` must be a freezing policy other than 'none' "
-                           f"({', '.join(p for p in POLICIES if p != 'none')}) or a dict of "
+                           f"({', '.join(p for p in POLICIES if p != 'none')}), a dict of "
                            f"freeze() arguments with keys among {_FREEZE_KEYS}, e.g. "
-                           "{'policy': 'last_k', 'k': 4}.", "unfreeze", unfreeze)
+                           "{'policy': 'last_k', 'k': 4}, or a GradualUnfreezing schedule.",
+                           "unfreeze", unfreeze)
     return dict(kwargs)
+
+
+def _check_freeze_settings(model, settings) -> None:
+    """Try each freeze() setting now (it checks k and from_layer against the model), then undo them."""
+    layers = [model, *model.layers, *base_of(model).layers]  # outer first: trainable propagates down
+    flags = [layer.trainable for layer in layers]
+    try:
+        for kwargs in settings:
+            freeze(model, **kwargs, recompile=False)
+    finally:
+        for layer, flag in zip(layers, flags):
+            layer.trainable = flag
 
 
 def _check_class_weight(class_weight, train_ds):
@@ -366,9 +379,14 @@ def fine_tune(model, train_ds, val_ds, *, head_epochs: int, finetune_epochs: int
         finetune_learning_rate: the head's learning rate while fine-tuning (> 0),
             usually 10x lower.
         unfreeze: what trains in phase 2: a policy name (``"all"``,
-            ``"last_k"``, ``"from_layer"``, ``"head"``) or a dict of
+            ``"last_k"``, ``"from_layer"``, ``"head"``), a dict of
             :func:`crossdomain_kit.freezing.freeze` arguments, e.g.
-            ``{"policy": "from_layer", "from_layer": "block3"}``.
+            ``{"policy": "from_layer", "from_layer": "block3"}``, or a
+            :class:`crossdomain_kit.freezing.GradualUnfreezing` schedule,
+            its epochs counted from the start of phase 2: each stage is then
+            its own ``fit`` (phases ``"finetune 1"``, ``"finetune 2"``, ...),
+            recompiled at ``finetune_learning_rate``, with its own early
+            stopping.
         base_learning_rate: the backbone's own learning rate in phase 2
             (discriminative learning rates, > 0, usually below the head's);
             None for one rate everywhere.
@@ -388,7 +406,8 @@ def fine_tune(model, train_ds, val_ds, *, head_epochs: int, finetune_epochs: int
         verbose: ``fit``'s verbosity (``"auto"``, 0, 1 or 2).
 
     Returns:
-        :class:`TrainingResult` with ``phases`` ``"head"`` and ``"finetune"``.
+        :class:`TrainingResult` with ``phases`` ``"head"`` and ``"finetune"``
+        (or the schedule's ``"finetune 1"``, ``"finetune 2"``, ...).
         If Ctrl-C interrupts training, the best weights so far are restored and
         the result (``interrupted=True``) holds the finished epochs.
 
@@ -409,7 +428,11 @@ def fine_tune(model, train_ds, val_ds, *, head_epochs: int, finetune_epochs: int
     finetune_learning_rate = _checks.positive(finetune_learning_rate, "finetune_learning_rate")
     if base_learning_rate is not None:
         base_learning_rate = _checks.positive(base_learning_rate, "base_learning_rate")
-    unfreeze = _check_freeze_setting(unfreeze)
+    if isinstance(unfreeze, GradualUnfreezing):
+        finetune = [(f"finetune {i}", stage.freeze_kwargs, stage.stop - stage.start)
+                    for i, stage in enumerate(unfreeze.stages(finetune_epochs), start=1)]
+    else:
+        finetune = [("finetune", _check_freeze_setting(unfreeze), finetune_epochs)]
     patience = _checks.positive_int(patience, "patience")
     lr_patience = _checks.positive_int(lr_patience, "lr_patience")
     lr_factor = _check_fraction_open(lr_factor, "lr_factor")
@@ -418,13 +441,14 @@ def fine_tune(model, train_ds, val_ds, *, head_epochs: int, finetune_epochs: int
     callbacks = _check_callbacks(callbacks)
     _check_validation(val_ds)
     class_weight = _check_class_weight(class_weight, train_ds)
-    freeze(model, **unfreeze, recompile=False)  # validates k/from_layer against this model, now
+    _check_freeze_settings(model, [freeze_kwargs for _, freeze_kwargs, _ in finetune])
 
     if seed is not None:
         set_global_seed(seed)
     recorder = _Recorder(model, monitor)
-    phases = (("head", {"policy": "head"}, head_learning_rate, None, head_epochs),
-              ("finetune", unfreeze, finetune_learning_rate, base_learning_rate, finetune_epochs))
+    phases = [("head", {"policy": "head"}, head_learning_rate, None, head_epochs)]
+    phases += [(name, freeze_kwargs, finetune_learning_rate, base_learning_rate, epochs)
+               for name, freeze_kwargs, epochs in finetune]
     interrupted = False
     for phase, freeze_kwargs, learning_rate, base_rate, epochs in phases:
         with model.distribute_strategy.scope():

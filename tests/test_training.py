@@ -19,7 +19,7 @@ import pytest
 import tensorflow as tf
 
 from crossdomain_kit import risk, training
-from crossdomain_kit.freezing import freeze
+from crossdomain_kit.freezing import GradualUnfreezing, freeze
 from crossdomain_kit.losses import binary_cross_entropy_from_logits
 from crossdomain_kit.models import DiscriminativeOptimizer, base_of, build_classifier, compile_classifier
 from crossdomain_kit.pipeline import make_pipeline
@@ -129,6 +129,22 @@ def test_fine_tune_configures_fit_as_documented(monkeypatch):
     assert float(optimizer.base_learning_rate.numpy()) == pytest.approx(2e-5)
     trained = [layer.name for layer in base_of(model).layers if layer.trainable_weights]
     assert trained == ["block4_conv"]
+
+
+def test_fine_tune_follows_a_gradual_unfreezing_schedule_one_fit_per_stage():
+    model = _model()
+    seen = []
+
+    class Trainable(keras.callbacks.Callback):
+        def on_epoch_begin(self, epoch, logs=None):
+            seen.append([layer.name for layer in base_of(self.model).layers if layer.trainable_weights])
+
+    schedule = GradualUnfreezing({0: {"policy": "last_k", "k": 2}, 1: "all"})
+    result = training.fine_tune(model, _ds(n=16, training_=True), _ds(n=16, seed=1), head_epochs=1,
+                                finetune_epochs=2, unfreeze=schedule, seed=None, verbose=0,
+                                callbacks=[Trainable()])
+    assert result.phases == ["head", "finetune 1", "finetune 2"]
+    assert seen == [[], ["block4_conv"], [f"block{i}_conv" for i in range(1, 5)]]
 
 
 def test_ctrl_c_during_fine_tuning_keeps_the_best_weights_and_the_history(capsys):
@@ -371,6 +387,8 @@ def _fine_tune(model=None, train=None, val=None, **overrides):
     ({"finetune_epochs": 2.5}, "finetune_epochs=2.5"),
     ({"unfreeze": "none"}, "unfreeze='none'"),
     ({"unfreeze": {"policy": "last_k", "k": 99}}, "k=99"),
+    ({"unfreeze": GradualUnfreezing({0: "all", 1: {"policy": "from_layer", "from_layer": "blok3"}}),
+      "finetune_epochs": 2}, "from_layer='blok3'"),
     ({"class_weight": {0: 1.0}}, "class_weight={0: 1.0}"),
     ({"monitor": "auc"}, "monitor='auc'"),
     ({"lr_factor": 1.0}, "lr_factor=1.0"),
@@ -381,9 +399,11 @@ def _fine_tune(model=None, train=None, val=None, **overrides):
 def test_fine_tune_rejects_bad_arguments_before_training(overrides, received):
     model = _model()
     start = model.get_weights()
+    trainable = [layer.trainable for layer in base_of(model).layers]
     with pytest.raises(ValueError, match="Received: " + re.escape(received)):
         _fine_tune(model, **overrides)
     assert not model.compiled and _same(model.get_weights(), start)
+    assert [layer.trainable for layer in base_of(model).layers] == trainable
 
 
 def test_single_class_validation_data_is_a_clear_error():
