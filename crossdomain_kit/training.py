@@ -795,7 +795,8 @@ class LearningRateSuggestion:
             stops falling (the usual rule of thumb).
         min_loss_lr: learning rate at the lowest smoothed loss.
         steepest_lr: learning rate where the smoothed loss falls fastest per
-            decade, up to the minimum; None with fewer than 3 points before it.
+            decade, between the first few points and the minimum; None with
+            fewer than 3 points there.
     """
 
     suggestion: float
@@ -803,20 +804,25 @@ class LearningRateSuggestion:
     steepest_lr: float | None
 
 
-def suggest_learning_rate(learning_rates, smoothed_losses) -> LearningRateSuggestion:
+def suggest_learning_rate(learning_rates, smoothed_losses, *, skip_start: int | None = None
+                          ) -> LearningRateSuggestion:
     """Suggest a learning rate from a sweep's smoothed loss curve.
 
     Args:
         learning_rates: increasing learning rates, 1-D, > 0.
         smoothed_losses: smoothed loss at each rate (NaN/inf allowed after
             divergence: ignored).
+        skip_start: first points left out of the search for the steepest
+            descent: there the moving average still follows single noisy
+            batches, at rates too small to change anything. None: a tenth of
+            the points.
 
     Returns:
         :class:`LearningRateSuggestion`.
 
     Raises:
         ValueError: for mismatched lengths, rates that are not positive and
-            increasing, or no finite loss.
+            increasing, no finite loss, or a negative ``skip_start``.
 
     Introduced in ``notebooks/04_freezing_and_hyperparameters.ipynb``.
     """
@@ -828,11 +834,16 @@ def suggest_learning_rate(learning_rates, smoothed_losses) -> LearningRateSugges
     finite = np.isfinite(losses)
     if not finite.any():
         raise _checks.fail("`smoothed_losses` has no finite value.", "smoothed_losses", losses)
+    if skip_start is None:
+        skip_start = lrs.size // 10
+    elif isinstance(skip_start, bool) or not isinstance(skip_start, numbers.Integral) or skip_start < 0:
+        raise _checks.fail("`skip_start` must be an integer >= 0 or None.", "skip_start", skip_start)
     best = int(np.argmin(np.where(finite, losses, np.inf)))
     steepest = None
-    if best >= 2 and finite[:best + 1].all():
-        slopes = np.gradient(losses[:best + 1], np.log10(lrs[:best + 1]))
-        steepest = float(lrs[int(np.argmin(slopes))])
+    if best - skip_start >= 2 and finite[skip_start:best + 1].all():
+        part = slice(skip_start, best + 1)
+        slopes = np.gradient(losses[part], np.log10(lrs[part]))
+        steepest = float(lrs[skip_start + int(np.argmin(slopes))])
     return LearningRateSuggestion(float(lrs[best] / 10), float(lrs[best]), steepest)
 
 

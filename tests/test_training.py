@@ -252,6 +252,12 @@ def test_suggest_learning_rate_finds_the_steepest_point_and_the_minimum():
     assert found.suggestion == pytest.approx(found.min_loss_lr / 10)
     with pytest.raises(ValueError, match=r"increasing.*Received: learning_rates="):
         training.suggest_learning_rate(lrs[::-1], loss)
+    # a noisy start, steeper than the real descent, is skipped (a tenth of the points by default)
+    noisy = loss + np.where(np.arange(lrs.size) < 3, [1.0, 0.5, 0.0] + [0.0] * (lrs.size - 3), 0.0)
+    assert training.suggest_learning_rate(lrs, noisy).steepest_lr == pytest.approx(10 ** -3.5, rel=0.05)
+    assert training.suggest_learning_rate(lrs, noisy, skip_start=0).steepest_lr < 1e-5
+    with pytest.raises(ValueError, match=r"Received: skip_start=-1"):
+        training.suggest_learning_rate(lrs, loss, skip_start=-1)
 
 
 def test_find_learning_rate_sweeps_then_restores_the_model_and_optimizer():
