@@ -32,7 +32,7 @@ Colour modes and sizes are left to the pipeline
 (:func:`crossdomain_kit.pipeline.make_pipeline`): grey, RGB, RGBA and palette
 images of any size all decode to the channels and size the model needs.
 
-Introduced in ``notebooks/04_image_folders_and_pipelines.ipynb``.
+Introduced in ``notebooks/05_medical_imaging_finetune.ipynb``.
 """
 
 from __future__ import annotations

@@ -20,7 +20,7 @@ Without ``training`` the batches come in the split's order, so
 
 Importing this module imports TensorFlow and Keras.
 
-Introduced in ``notebooks/04_image_folders_and_pipelines.ipynb``.
+Introduced in ``notebooks/03_transfer_across_domains.ipynb``.
 """
 
 from __future__ import annotations

@@ -8,8 +8,10 @@ from __future__ import annotations
 
 # --- Loss surface and gradient descent (lesson 02) ----------------------------------------
 
-def _surface_axes(ax):
-    """``ax``, or the axes of a new pyplot figure (shown inline by Jupyter) when None."""
+def _axes_or_new(ax):
+    """``ax``, or the axes of a new pyplot figure (shown inline by Jupyter) when None.
+
+    Shared by every plot helper here: ``ax=None`` means "make me a figure"."""
     if ax is not None:
         return ax
     import matplotlib.pyplot as plt
@@ -56,7 +58,7 @@ def plot_loss_surface(X, y, w_range=(-3.0, 5.0), b_range=(-5.0, 4.0), resolution
     if n_arrows != 0 and _checks.positive_int(n_arrows, "n_arrows") < 2:
         raise _checks.fail("`n_arrows` must be 0 or an integer >= 2.", "n_arrows", n_arrows)
     surface = risk_surface(X, y, np.linspace(*w_range, resolution), np.linspace(*b_range, resolution))
-    ax = _surface_axes(ax)
+    ax = _axes_or_new(ax)
     # Log-spaced levels: the bowl's floor is flat and would otherwise get a single level.
     levels = np.geomspace(surface.risk.min(), surface.risk.max(), 18)
     contours = ax.contourf(surface.w, surface.b, surface.risk, levels=levels, cmap="viridis")
@@ -99,7 +101,7 @@ def plot_descent_path(path, ax=None, color: str = "tab:red", label: str | None =
     path = _checks.float_array(path, "path", ndim=2)
     if path.shape[1] != 2:
         raise _checks.fail("`path` must have shape (n, 2): one [w, b] per step.", "path", path)
-    ax = _surface_axes(ax)
+    ax = _axes_or_new(ax)
     (line,) = ax.plot(path[:, 0], path[:, 1], "o-", color=color, markersize=3, linewidth=1.2,
                       label=label)
     ax.plot(path[0, 0], path[0, 1], "s", color=color, markersize=8, markeredgecolor="white")
@@ -129,7 +131,7 @@ def plot_roc(y_true, y_prob, ax=None, threshold: float | None = None, label: str
     Raises:
         ValueError: as :func:`crossdomain_kit.evaluation.binary_metrics`.
 
-    Introduced in ``notebooks/05_evaluation.ipynb``.
+    Introduced in ``notebooks/05_medical_imaging_finetune.ipynb``.
     """
     from sklearn.metrics import auc, roc_curve
 
@@ -138,7 +140,7 @@ def plot_roc(y_true, y_prob, ax=None, threshold: float | None = None, label: str
     y, p = evaluation.check_predictions(y_true, y_prob, both_classes="ROC AUC")
     operating = None if threshold is None else evaluation.binary_metrics(y, p, threshold)
     fpr, tpr, _ = roc_curve(y, p)
-    ax = _surface_axes(ax)
+    ax = _axes_or_new(ax)
     (curve,) = ax.plot(fpr, tpr, color="tab:blue", linewidth=1.8, label=f"{label} (AUC {auc(fpr, tpr):.3f})")
     (chance,) = ax.plot([0, 1], [0, 1], "--", color="grey", linewidth=1, label="chance")
     point = None
@@ -169,7 +171,7 @@ def plot_confusion_matrix(cm, class_names, ax=None):
         ValueError: if ``cm`` is not a square array of non-negative whole counts
             or ``class_names`` does not name each row.
 
-    Introduced in ``notebooks/05_evaluation.ipynb``.
+    Introduced in ``notebooks/05_medical_imaging_finetune.ipynb``.
     """
     import numpy as np
 
@@ -182,7 +184,7 @@ def plot_confusion_matrix(cm, class_names, ax=None):
     if len(names) != cm.shape[0] or not all(isinstance(n, str) for n in names):
         raise _checks.fail(f"`class_names` must be {cm.shape[0]} strings, one per row of `cm`.",
                            "class_names", class_names)
-    ax = _surface_axes(ax)
+    ax = _axes_or_new(ax)
     image = ax.imshow(cm, cmap="Blues", vmin=0)
     row_totals = cm.sum(axis=1, keepdims=True)
     with np.errstate(invalid="ignore", divide="ignore"):
@@ -213,7 +215,7 @@ def plot_reliability(curve, ax=None, label: str = "model"):
     Raises:
         ValueError: if ``curve`` is not a ``ReliabilityCurve``.
 
-    Introduced in ``notebooks/05_evaluation.ipynb``.
+    Introduced in ``notebooks/05_medical_imaging_finetune.ipynb``.
     """
     from . import _checks
     from .evaluation import ReliabilityCurve
@@ -221,7 +223,7 @@ def plot_reliability(curve, ax=None, label: str = "model"):
     if not isinstance(curve, ReliabilityCurve):
         raise _checks.fail("`curve` must be a ReliabilityCurve from "
                            "`crossdomain_kit.evaluation.reliability_curve`.", "curve", curve)
-    ax = _surface_axes(ax)
+    ax = _axes_or_new(ax)
     (diagonal,) = ax.plot([0, 1], [0, 1], "--", color="grey", linewidth=1, label="perfectly calibrated")
     kept = curve.nonempty
     (line,) = ax.plot(curve.mean_predicted[kept], curve.fraction_positive[kept], "o-", color="tab:blue",
@@ -292,7 +294,7 @@ def plot_domains(X_source, y_source, X_target, y_target, ax=None, X_target_test=
     test = None
     if X_target_test is not None:
         test = _points_2d(X_target_test, y_target_test, "X_target_test", "y_target_test")
-    ax = _surface_axes(ax)
+    ax = _axes_or_new(ax)
     drawn = {"target_test": None}
     if test is not None:
         drawn["target_test"] = ax.scatter(test[0][:, 0], test[0][:, 1], c=test[1], s=6, alpha=0.15,
@@ -357,7 +359,7 @@ def plot_decision_boundary(model_or_theta, ax=None, xlim=None, ylim=None, label:
     if w1 == 0 and w2 == 0:
         raise _checks.fail("The weights are zero, so the model predicts ½ everywhere and has "
                            "no boundary (is it trained?).", "model_or_theta", theta)
-    ax = _surface_axes(ax)
+    ax = _axes_or_new(ax)
     limits = []
     for name, value, current in (("xlim", xlim, ax.get_xlim()), ("ylim", ylim, ax.get_ylim())):
         low, high = current if value is None else value
@@ -452,7 +454,7 @@ def plot_image_grid(images, labels=None, class_names=None, ax=None, n_cols: int 
         mosaic = np.clip((mosaic - bottom) / (top - bottom), 0.0, 1.0)
 
     created = ax is None
-    ax = _surface_axes(ax)
+    ax = _axes_or_new(ax)
     if created:
         ax.figure.set_size_inches(min(1.3 * cols, 12), min(1.3 * rows, 12) + 0.4)
     image = ax.imshow(mosaic, cmap="gray", vmin=bottom, vmax=top, interpolation="nearest")
@@ -500,7 +502,7 @@ def plot_lr_finder(result, ax=None):
     if not isinstance(result, LRFinderResult):
         raise _checks.fail("`result` must be an LRFinderResult from "
                            "`crossdomain_kit.training.find_learning_rate`.", "result", result)
-    ax = _surface_axes(ax)
+    ax = _axes_or_new(ax)
     lrs, smoothed = result.learning_rates, result.losses
     (raw,) = ax.plot(lrs, result.raw_losses, color="tab:blue", alpha=0.25, linewidth=1,
                      label="batch loss")

@@ -18,6 +18,8 @@ class Feedback:
     message: str
 
     def __bool__(self) -> bool:
+        # Truthiness is `passed`, so `assert check(...)` works; beware that
+        # `feedback or default` therefore replaces a failing Feedback.
         return self.passed
 
     def __str__(self) -> str:
@@ -25,3 +27,31 @@ class Feedback:
 
     def _repr_markdown_(self) -> str:
         return str(self)
+
+
+NOT_IMPLEMENTED = "Not implemented yet: fill in the function body and run the check again."
+
+
+def call_learner(fn, args):
+    """Call the learner's function safely.
+
+    Args:
+        fn: the learner's function.
+        args: positional arguments to call it with.
+
+    Returns:
+        ``(result, None)``, or ``(None, Feedback)`` when ``fn`` is not a
+        function, is not written yet, raised, or returned None.
+    """
+    if not callable(fn):
+        return None, Feedback(False, f"Pass your function itself (not its result); got {type(fn).__name__}.")
+    try:
+        result = fn(*args)
+    except NotImplementedError:
+        return None, Feedback(False, NOT_IMPLEMENTED)
+    except Exception as error:  # the learner's code may raise anything: report it, do not crash
+        return None, Feedback(False, f"Your function raised {type(error).__name__}: {error}")
+    if result is None:
+        return None, Feedback(False, NOT_IMPLEMENTED + " (Your function returned None: "
+                              "did you forget `return`?)")
+    return result, None

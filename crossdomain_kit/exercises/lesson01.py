@@ -15,31 +15,14 @@ import numpy as np
 
 from ..optim import gradient_descent_step
 from ..risk import alpha_from_sizes, domain_sample_weights, joint_empirical_risk
-from ._feedback import Feedback
-from .lesson02 import NOT_IMPLEMENTED
+from ._feedback import Feedback, call_learner
 
 _RTOL, _ATOL = 1e-6, 1e-9  # loose enough for float32 answers
 
 
-def _call(fn, args):
-    """Call the learner's function; return (result, None) or (None, Feedback)."""
-    if not callable(fn):
-        return None, Feedback(False, f"Pass your function itself (not its result); got {type(fn).__name__}.")
-    try:
-        result = fn(*args)
-    except NotImplementedError:
-        return None, Feedback(False, NOT_IMPLEMENTED)
-    except Exception as error:  # the learner's code may raise anything: report it, do not crash
-        return None, Feedback(False, f"Your function raised {type(error).__name__}: {error}")
-    if result is None:
-        return None, Feedback(False, NOT_IMPLEMENTED + " (Your function returned None: "
-                              "did you forget `return`?)")
-    return result, None
-
-
 def _number(fn, args):
     """The learner's answer as one float, or the Feedback that says why it is not one."""
-    result, failure = _call(fn, args)
+    result, failure = call_learner(fn, args)
     if failure is not None:
         return None, failure
     try:
@@ -54,7 +37,7 @@ def _number(fn, args):
 
 def _vector(fn, args, size: int):
     """The learner's answer as a flat float array of ``size`` entries, or the Feedback why not."""
-    result, failure = _call(fn, args)
+    result, failure = call_learner(fn, args)
     if failure is not None:
         return None, failure
     try:

@@ -12,26 +12,16 @@ from __future__ import annotations
 import numpy as np
 
 from ..losses import bce_gradient_logits, logistic_risk_gradient, sigmoid
-from ._feedback import Feedback
+from ._feedback import Feedback, call_learner
 
 _RTOL, _ATOL = 1e-5, 1e-7  # loose enough for float32 (TensorFlow) answers
-
-NOT_IMPLEMENTED = "Not implemented yet: fill in the function body and run the check again."
 
 
 def _run(fn, args, expected_shape):
     """Call the learner's function; return (array, None) or (None, Feedback)."""
-    if not callable(fn):
-        return None, Feedback(False, f"Pass your function itself (not its result); got {type(fn).__name__}.")
-    try:
-        result = fn(*(np.array(a, copy=True) for a in args))
-    except NotImplementedError:
-        return None, Feedback(False, NOT_IMPLEMENTED)
-    except Exception as error:  # the learner's code may raise anything: report it, do not crash
-        return None, Feedback(False, f"Your function raised {type(error).__name__}: {error}")
-    if result is None:
-        return None, Feedback(False, NOT_IMPLEMENTED + " (Your function returned None: "
-                              "did you forget `return`?)")
+    result, failure = call_learner(fn, [np.array(a, copy=True) for a in args])
+    if failure is not None:
+        return None, failure
     try:
         with np.errstate(all="ignore"):
             array = np.asarray(result, dtype=np.float64)
