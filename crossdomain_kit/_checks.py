@@ -157,3 +157,34 @@ def class_names(value, name: str = "class_names") -> tuple[str, str]:
         raise fail(f"`{name}` must be two different non-empty strings (negative, positive).",
                    name, value)
     return names
+
+
+def real_in(value, name: str, low: float = -np.inf, high: float = np.inf,
+            low_open: bool = False) -> float:
+    """A finite real number in [low, high] (or (low, high] when ``low_open``).
+
+    Raises:
+        ValueError: otherwise, stating the interval.
+    """
+    ok = (not isinstance(value, bool) and isinstance(value, numbers.Real) and np.isfinite(value)
+          and (value > low if low_open else value >= low) and value <= high)
+    if not ok:
+        if np.isfinite(high):
+            expected = f"a number in {'(' if low_open else '['}{low:g}, {high:g}]"
+        elif np.isfinite(low):
+            expected = f"a finite number {'>' if low_open else '>='} {low:g}"
+        else:
+            expected = "a finite number"
+        raise fail(f"`{name}` must be {expected}.", name, value)
+    return float(value)
+
+
+def non_negative_int(value, name: str) -> int:
+    """An integer >= 0 (a count that may be zero, a number of retries).
+
+    Raises:
+        ValueError: if not an integer >= 0.
+    """
+    if isinstance(value, bool) or not isinstance(value, numbers.Integral) or value < 0:
+        raise fail(f"`{name}` must be an integer >= 0.", name, value)
+    return int(value)

@@ -91,10 +91,8 @@ def download_file(url: str, destination: str | os.PathLike, md5: str | None = No
         raise _checks.fail("`md5` must be 32 hexadecimal characters, or None.", "md5", md5)
     md5 = md5.lower() if md5 is not None else None
     _checks.positive(timeout, "timeout")
-    if isinstance(retries, bool) or not isinstance(retries, int) or retries < 0:
-        raise _checks.fail("`retries` must be an integer >= 0.", "retries", retries)
-    if isinstance(backoff, bool) or not isinstance(backoff, (int, float)) or not backoff >= 0:
-        raise _checks.fail("`backoff` must be a number >= 0.", "backoff", backoff)
+    _checks.non_negative_int(retries, "retries")
+    _checks.real_in(backoff, "backoff", 0.0)
     destination = Path(destination).expanduser().resolve()
     if destination.is_dir():
         raise _checks.fail("`destination` must be a file path, not a folder.",

@@ -206,12 +206,6 @@ def _is_real(value) -> bool:
     return isinstance(value, numbers.Real) and not isinstance(value, bool)
 
 
-def _non_negative(value, name: str) -> float:
-    if not _is_real(value) or not value >= 0 or value == float("inf"):
-        raise _checks.fail(f"`{name}` must be a finite number >= 0.", name, value)
-    return float(value)
-
-
 def _shown(path):
     """A path as error messages show it: a plain string."""
     return os.fspath(path) if isinstance(path, os.PathLike) else path
@@ -298,7 +292,7 @@ def build_classifier(backbone: str = "small_cnn", input_shape=None, weights=None
     input_shape = _checked_input_shape(spec, input_shape, weights)
     if not _is_real(dropout) or not 0 <= dropout < 1:
         raise _checks.fail("`dropout` must be a number in [0, 1).", "dropout", dropout)
-    l2 = _non_negative(l2, "l2")
+    l2 = _checks.real_in(l2, "l2", 0.0)
     if spec.name == "mobilenetv2":
         _checks.positive(alpha, "alpha")
         if weights == "imagenet" and alpha not in MOBILENETV2_IMAGENET_ALPHAS:
@@ -307,8 +301,7 @@ def build_classifier(backbone: str = "small_cnn", input_shape=None, weights=None
     elif alpha != 1.0:
         raise _checks.fail("`alpha` (a width multiplier) applies to backbone='mobilenetv2' only.",
                            "alpha", alpha)
-    if seed is not None and (not isinstance(seed, numbers.Integral) or isinstance(seed, bool) or seed < 0):
-        raise _checks.fail("`seed` must be an integer >= 0 or None.", "seed", seed)
+    _checks.seed(seed, allow_none=True)
     if name is not None and (not isinstance(name, str) or not name):
         raise _checks.fail("`name` must be a non-empty string or None.", "name", name)
 
@@ -510,7 +503,7 @@ class DiscriminativeOptimizer(keras.optimizers.Optimizer):
         if not isinstance(head_rate, keras.Variable):
             raise _checks.fail("The head optimizer needs a numeric learning rate, not a schedule.",
                                "optimizer", optimizer)
-        base_learning_rate = _non_negative(base_learning_rate, "base_learning_rate")
+        base_learning_rate = _checks.real_in(base_learning_rate, "base_learning_rate", 0.0)
         config = self.head_optimizer.get_config()
         config.update(name=f"{config['name']}_base", learning_rate=base_learning_rate)
         self.base_optimizer = type(self.head_optimizer).from_config(config)
@@ -635,7 +628,7 @@ def compile_classifier(model, learning_rate: float = 1e-3, *, optimizer="adam",
     base_of(model)
     learning_rate = _checks.positive(learning_rate, "learning_rate")
     if base_learning_rate is not None:
-        base_learning_rate = _non_negative(base_learning_rate, "base_learning_rate")
+        base_learning_rate = _checks.real_in(base_learning_rate, "base_learning_rate", 0.0)
     if jit_compile not in ("auto", True, False):
         raise _checks.fail("`jit_compile` must be 'auto', True or False.", "jit_compile", jit_compile)
     head_optimizer = _make_optimizer(optimizer, learning_rate)

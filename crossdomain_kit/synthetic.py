@@ -36,7 +36,6 @@ Introduced in ``notebooks/03_transfer_across_domains.ipynb``.
 
 from __future__ import annotations
 
-import numbers
 import zlib
 from dataclasses import dataclass, fields
 
@@ -55,17 +54,6 @@ MIN_IMAGE_SIZE = 8
 _CHUNK = 64  # images rendered at once: keeps temporaries to tens of MB even at 224 px
 _N_WAVES = 12  # sine waves in the random background texture
 _PROGRESS_PIXELS = 2 * 10**8  # splits above this many pixels show a progress bar (a few seconds)
-
-
-def _real_in(value, name: str, low: float, high: float, low_open: bool = False) -> float:
-    """A finite real number in [low, high] (or (low, high] when ``low_open``)."""
-    ok = (not isinstance(value, bool) and isinstance(value, numbers.Real) and np.isfinite(value)
-          and (value > low if low_open else value >= low) and value <= high)
-    if not ok:
-        interval = f"{'(' if low_open else '['}{low:g}, {high:g}]" if np.isfinite(high) else None
-        expected = f"a number in {interval}" if interval else f"a finite number >= {low:g}"
-        raise _checks.fail(f"`{name}` must be {expected}.", name, value)
-    return float(value)
 
 
 @dataclass(frozen=True)
@@ -94,10 +82,10 @@ class ScannerSettings:
     def __post_init__(self):
         checked = {
             "contrast": _checks.positive(self.contrast, "contrast"),
-            "brightness": _real_in(self.brightness, "brightness", -1.0, 1.0),
-            "noise_std": _real_in(self.noise_std, "noise_std", 0.0, np.inf),
-            "blur_sigma": _real_in(self.blur_sigma, "blur_sigma", 0.0, np.inf),
-            "resolution": _real_in(self.resolution, "resolution", 0.0, 1.0, low_open=True),
+            "brightness": _checks.real_in(self.brightness, "brightness", -1.0, 1.0),
+            "noise_std": _checks.real_in(self.noise_std, "noise_std", 0.0, np.inf),
+            "blur_sigma": _checks.real_in(self.blur_sigma, "blur_sigma", 0.0, np.inf),
+            "resolution": _checks.real_in(self.resolution, "resolution", 0.0, 1.0, low_open=True),
             "positive_fraction": _checks.fraction(self.positive_fraction, "positive_fraction"),
         }
         for name, value in checked.items():
@@ -117,12 +105,6 @@ TARGET = ScannerSettings(contrast=0.5, brightness=0.2, noise_std=0.10, blur_sigm
 """The target scanner: washed out, brighter, noisier, blurrier, half resolution, fewer findings."""
 
 
-def _non_negative_int(value, name: str) -> int:
-    if isinstance(value, bool) or not isinstance(value, numbers.Integral) or value < 0:
-        raise _checks.fail(f"`{name}` must be an integer >= 0.", name, value)
-    return int(value)
-
-
 def _check_scanner(value, name: str) -> ScannerSettings:
     if not isinstance(value, ScannerSettings):
         raise _checks.fail(f"`{name}` must be a ScannerSettings (e.g. synthetic.SOURCE).", name, value)
@@ -134,12 +116,6 @@ def _check_image_size(value) -> int:
     if size < MIN_IMAGE_SIZE:
         raise _checks.fail(f"`image_size` must be >= {MIN_IMAGE_SIZE}.", "image_size", value)
     return size
-
-
-def _check_seed(value) -> int:
-    if isinstance(value, bool) or not isinstance(value, numbers.Integral) or value < 0:
-        raise _checks.fail("`seed` must be an integer >= 0.", "seed", value)
-    return int(value)
 
 
 def _check_name(value, name: str) -> str:
@@ -310,7 +286,7 @@ def make_synthetic_split(n: int, scanner: ScannerSettings = SOURCE, *, image_siz
     """
     n = _checks.positive_int(n, "n")
     scanner = _check_scanner(scanner, "scanner")
-    image_size, seed = _check_image_size(image_size), _check_seed(seed)
+    image_size, seed = _check_image_size(image_size), _checks.seed(seed)
     if split not in SPLITS:
         raise _checks.fail(f"`split` must be one of {SPLITS}.", "split", split)
     domain = _check_name(domain, "domain")
@@ -364,7 +340,7 @@ def make_synthetic_domain(shift: float, *, n_train: int = 1000, n_val: int = 200
     scanner = interpolate_scanner(source, target, shift)
     counts = _check_counts(n_train, n_val, n_test, "n_train")
     name = _check_name(f"synthetic-shift{shift:.2f}" if name is None else name, "name")
-    image_size, seed = _check_image_size(image_size), _check_seed(seed)
+    image_size, seed = _check_image_size(image_size), _checks.seed(seed)
     return _build_domain(name, scanner, counts, image_size, seed, progress)
 
 
@@ -401,7 +377,7 @@ def make_synthetic_task(shift: float = 1.0, *, n_source_train: int = 1000, n_tar
     target_scanner = interpolate_scanner(source, target, shift)
     source_counts = _check_counts(n_source_train, n_val, n_test, "n_source_train")
     target_counts = _check_counts(n_target_train, n_val, n_test, "n_target_train")
-    image_size, seed = _check_image_size(image_size), _check_seed(seed)
+    image_size, seed = _check_image_size(image_size), _checks.seed(seed)
     source_domain = _build_domain("synthetic-source", source, source_counts, image_size, seed, progress)
     target_domain = _build_domain("synthetic-target", target_scanner, target_counts, image_size, seed,
                                   progress)
@@ -411,7 +387,7 @@ def make_synthetic_task(shift: float = 1.0, *, n_source_train: int = 1000, n_tar
 
 def _check_counts(n_train, n_val, n_test, train_name: str) -> dict[str, int]:
     return {"train": _checks.positive_int(n_train, train_name),
-            "val": _non_negative_int(n_val, "n_val"), "test": _non_negative_int(n_test, "n_test")}
+            "val": _checks.non_negative_int(n_val, "n_val"), "test": _checks.non_negative_int(n_test, "n_test")}
 
 
 def _build_domain(name: str, scanner: ScannerSettings, counts: dict[str, int], image_size: int,

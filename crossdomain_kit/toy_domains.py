@@ -20,7 +20,6 @@ Introduced in ``notebooks/01_joint_empirical_risk.ipynb``.
 
 from __future__ import annotations
 
-import numbers
 from dataclasses import dataclass
 
 import numpy as np
@@ -126,13 +125,8 @@ def make_toy_domains(n_source: int = 200, n_target: int = 6, n_target_test: int 
     n_source = _count(n_source, "n_source")
     n_target = _count(n_target, "n_target")
     n_target_test = _count(n_target_test, "n_target_test")
-    if isinstance(shift, bool) or not isinstance(shift, numbers.Real) or not np.isfinite(shift):
-        raise _checks.fail("`shift` must be a finite number (0 = no shift).", "shift", shift)
-    if isinstance(seed, bool) or not isinstance(seed, numbers.Integral) or seed < 0:
-        raise _checks.fail("`seed` must be a non-negative integer.", "seed", seed)
-    shift = float(shift)
-
-    rng = np.random.default_rng(int(seed))
+    shift = _checks.real_in(shift, "shift")
+    rng = np.random.default_rng(_checks.seed(seed))
     rotation_deg = DEGREES_PER_SHIFT * shift
     translation = shift * np.array(TRANSLATION_PER_SHIFT)
     target_rotation = _rotation(rotation_deg)
