@@ -75,6 +75,8 @@ class Backbone:
             the backbone's input (Keras's own ``preprocess_input`` or a kit
             function equal to it).
         default_size: input height and width it was trained at.
+        min_size: the smallest height and width it accepts (keras.applications
+            refuse anything below 32 px; the small CNN halves the size three times).
         channels: number of input channels it expects.
     """
 
@@ -83,6 +85,7 @@ class Backbone:
     preprocess: str
     default_size: int
     channels: int
+    min_size: int
 
     def preprocess_input(self) -> Callable:
         """The function that maps 0–255 images to this backbone's input range.
@@ -108,11 +111,11 @@ class Backbone:
 BACKBONES: dict[str, Backbone] = {
     b.name: b
     for b in (
-        Backbone("resnet50", "ResNet50", f"{__name__}.imagenet_caffe", 224, 3),
-        Backbone("mobilenetv2", "MobileNetV2", "keras.applications.mobilenet_v2.preprocess_input", 224, 3),
+        Backbone("resnet50", "ResNet50", f"{__name__}.imagenet_caffe", 224, 3, 32),
+        Backbone("mobilenetv2", "MobileNetV2", "keras.applications.mobilenet_v2.preprocess_input", 224, 3, 32),
         Backbone("efficientnetb0", "EfficientNetB0", "keras.applications.efficientnet.preprocess_input",
-                 224, 3),
-        Backbone("small_cnn", None, f"{__name__}.scale_to_unit", 64, 1),
+                 224, 3, 32),
+        Backbone("small_cnn", None, f"{__name__}.scale_to_unit", 64, 1, 8),
     )
 }
 

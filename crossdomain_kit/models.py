@@ -43,10 +43,6 @@ from .backbones import get_backbone
 
 BACKBONE_NAME = "backbone"
 
-# Smallest input height/width each backbone accepts. keras.applications refuse
-# anything below 32 px; the small CNN halves the size three times.
-MIN_INPUT_SIZE = {"resnet50": 32, "mobilenetv2": 32, "efficientnetb0": 32, "small_cnn": 8}
-
 # Widths (alpha) of MobileNetV2 that have ImageNet weights.
 MOBILENETV2_IMAGENET_ALPHAS = (0.35, 0.5, 0.75, 1.0, 1.3, 1.4)
 
@@ -220,7 +216,7 @@ def _checked_input_shape(spec, input_shape, weights) -> tuple[int, int, int]:
                                   for d in shape):
         raise _checks.fail("`input_shape` must be (height, width, channels) of positive integers.",
                            "input_shape", input_shape)
-    minimum = MIN_INPUT_SIZE[spec.name]
+    minimum = spec.min_size
     if min(shape[:2]) < minimum:
         raise _checks.fail(f"Backbone {spec.name!r} needs images of at least {minimum}x{minimum} "
                            "pixels.", "input_shape", input_shape)
@@ -596,6 +592,18 @@ def _make_optimizer(optimizer, learning_rate: float) -> keras.optimizers.Optimiz
                        "optimizer", optimizer)
 
 
+def classifier_metrics() -> list:
+    """Fresh metrics every kit classifier reports: ``auc`` and ``accuracy`` (logit threshold 0).
+
+    Returns:
+        ``[AUC(from_logits=True, name="auc"), BinaryAccuracy(threshold=0.0, name="accuracy")]``.
+
+    Introduced in ``notebooks/04_freezing_and_hyperparameters.ipynb``.
+    """
+    return [keras.metrics.AUC(from_logits=True, name="auc"),
+            keras.metrics.BinaryAccuracy(threshold=0.0, name="accuracy")]
+
+
 def compile_classifier(model, learning_rate: float = 1e-3, *, optimizer="adam",
                        base_learning_rate: float | None = None, jit_compile="auto") -> keras.Model:
     """Compile a classifier for binary labels with a from-logits loss.
@@ -639,8 +647,7 @@ def compile_classifier(model, learning_rate: float = 1e-3, *, optimizer="adam",
                                          head_paths=[w.path for w in _head_weights(model)])
     model.compile(optimizer=chosen,
                   loss=keras.losses.BinaryCrossentropy(from_logits=True),
-                  metrics=[keras.metrics.AUC(from_logits=True, name="auc"),
-                           keras.metrics.BinaryAccuracy(threshold=0.0, name="accuracy")],
+                  metrics=classifier_metrics(),
                   jit_compile=jit_compile)
     model.optimizer.build(model.trainable_variables)
     return model

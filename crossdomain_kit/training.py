@@ -51,7 +51,7 @@ from tqdm.auto import tqdm
 
 from . import _checks
 from .freezing import POLICIES, GradualUnfreezing, freeze
-from .models import base_of, compile_classifier
+from .models import base_of, classifier_metrics as _model_metrics, compile_classifier
 from .pipeline import class_weights as balanced_class_weights
 
 MONITORS = ("val_auc", "val_loss", "val_accuracy")
@@ -481,8 +481,7 @@ def classifier_metrics() -> dict:
     Introduced in ``notebooks/04_freezing_and_hyperparameters.ipynb``.
     """
     return {"loss": keras.metrics.Mean(name="loss"),
-            "auc": keras.metrics.AUC(from_logits=True, name="auc"),
-            "accuracy": keras.metrics.BinaryAccuracy(threshold=0.0, name="accuracy")}
+            **{metric.name: metric for metric in _model_metrics()}}
 
 
 def _regularization_loss(model):
