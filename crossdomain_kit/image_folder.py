@@ -171,7 +171,8 @@ def load_image_folder(path: str | os.PathLike, *, positive_class: str | None = N
         found[split] = classes
     negative, positive = _order_classes(class_names, positive_class)
 
-    skipped: dict[str, str] = _unreadable(found, progress) if verify else {}
+    all_files = [f for classes in found.values() for group in classes.values() for f in group]
+    skipped: dict[str, str] = unreadable_images(all_files, progress) if verify else {}
     duplicates: list[tuple[str, str]] = []
     if deduplicate:
         duplicates, ambiguous = _duplicates(found, skipped)
@@ -307,12 +308,21 @@ def _order_classes(class_names: list[str], positive_class: str | None) -> tuple[
     return negative, positive_class
 
 
-def _unreadable(found: dict[str, dict[str, list[str]]], progress: bool) -> dict[str, str]:
-    """Decode every file with TensorFlow once; map each file that fails to the reason."""
+def unreadable_images(files, progress: bool = True) -> dict[str, str]:
+    """Decode every file with TensorFlow once; map each file that fails to the reason.
+
+    Args:
+        files: image paths (strings).
+        progress: show a progress bar.
+
+    Returns:
+        ``{path: reason}`` for the files TensorFlow cannot decode (empty when
+        all are readable).
+    """
     import tensorflow as tf
     from tqdm.auto import tqdm
 
-    files = [f for classes in found.values() for group in classes.values() for f in group]
+    files = [str(f) for f in files]
 
     def decode_shape(file_path):
         data = tf.io.read_file(file_path)
