@@ -600,6 +600,15 @@ def _results(metrics: dict) -> dict[str, float]:
     return {name: float(metric.result()) for name, metric in metrics.items()}
 
 
+def _run_steps(dataset, step, metrics: dict) -> dict[str, float]:
+    """Reset ``metrics``, run ``step`` on every batch, return the metrics' values."""
+    for metric in metrics.values():
+        metric.reset_state()
+    for batch in dataset:
+        step(batch)
+    return _results(metrics)
+
+
 def train_epoch(dataset, train_step, metrics: dict) -> dict[str, float]:
     """One pass over ``dataset`` with ``train_step``; the epoch's metrics.
 
@@ -616,11 +625,7 @@ def train_epoch(dataset, train_step, metrics: dict) -> dict[str, float]:
 
     Introduced in ``notebooks/04_freezing_and_hyperparameters.ipynb``.
     """
-    for metric in metrics.values():
-        metric.reset_state()
-    for batch in dataset:
-        train_step(batch)
-    return _results(metrics)
+    return _run_steps(dataset, train_step, metrics)
 
 
 def evaluate(dataset, test_step, metrics: dict) -> dict[str, float]:
@@ -636,11 +641,7 @@ def evaluate(dataset, test_step, metrics: dict) -> dict[str, float]:
 
     Introduced in ``notebooks/04_freezing_and_hyperparameters.ipynb``.
     """
-    for metric in metrics.values():
-        metric.reset_state()
-    for batch in dataset:
-        test_step(batch)
-    return _results(metrics)
+    return _run_steps(dataset, test_step, metrics)
 
 
 def _distributed(dataset, model):

@@ -6,6 +6,7 @@ import pytest
 
 from crossdomain_kit.panels.descent import DescentPanelState, descent_panel
 from crossdomain_kit.surface import descend_logistic_risk, toy_1d_dataset
+from _widget_output import png_and_text
 
 
 @pytest.fixture(scope="module")
@@ -18,18 +19,11 @@ def panel(data):
     return descent_panel(*data, learning_rate=1.0, start=(-2.0, 3.0), n_steps=10)
 
 
-def _png_and_text(output):
-    outputs = output.outputs
-    pngs = [o for o in outputs if o["output_type"] == "display_data" and "image/png" in o["data"]]
-    text = "".join(o["text"] for o in outputs if o["output_type"] == "stream")
-    return pngs, text
-
-
 def test_builds_a_widget_with_state_controls_and_a_png(panel, data):
     assert isinstance(panel, widgets.VBox) and isinstance(panel.state, DescentPanelState)
     assert set(panel.controls) == {"learning_rate", "w0", "b0", "n_steps"}
     assert isinstance(panel.controls["learning_rate"], widgets.FloatLogSlider)
-    pngs, text = _png_and_text(panel.output)
+    pngs, text = png_and_text(panel.output)
     assert len(pngs) == 1 and base64.b64decode(pngs[0]["data"]["image/png"]).startswith(b"\x89PNG")
     assert text.startswith("Converging") and panel.state.n_redraws == 1
     expected = descend_logistic_risk(*data, [-2.0, 3.0], 1.0, 10)
@@ -44,14 +38,14 @@ def test_moving_a_slider_reruns_descent_and_redraws(panel):
     panel.controls["w0"].value = 4.0
     panel.controls["b0"].value = -4.0
     np.testing.assert_allclose(panel.state.run.path[0], [4.0, -4.0])
-    pngs, text = _png_and_text(panel.output)
+    pngs, text = png_and_text(panel.output)
     assert len(pngs) == 1 and f"{panel.state.run.losses[-1]:.4f}" in text
 
 
 def test_a_diverging_learning_rate_shows_a_message_not_an_exception(panel):
     panel.controls["learning_rate"].value = 1000.0
     assert panel.state.run.diverged
-    pngs, text = _png_and_text(panel.output)
+    pngs, text = png_and_text(panel.output)
     assert len(pngs) == 1  # the runaway path is still drawn
     assert text.startswith("Diverged") and "Lower the learning rate" in text
 

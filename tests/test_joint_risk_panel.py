@@ -8,6 +8,7 @@ import pytest
 
 from crossdomain_kit.panels.joint_risk import JointRiskPanelState, joint_risk_panel
 from crossdomain_kit.toy_domains import fit_on_domains, make_toy_domains
+from _widget_output import png_and_text
 
 
 @pytest.fixture(scope="module")
@@ -20,13 +21,6 @@ def panel(domains):
     return joint_risk_panel(domains, alpha=0.5, n_steps=60, n_grid=3)
 
 
-def _png_and_text(output):
-    outputs = output.outputs
-    pngs = [o for o in outputs if o["output_type"] == "display_data" and "image/png" in o["data"]]
-    text = "".join(o["text"] for o in outputs if o["output_type"] == "stream")
-    return pngs, text
-
-
 def _score(model, d):
     return model.score(d.X_target_test, d.y_target_test)
 
@@ -36,7 +30,7 @@ def test_builds_a_widget_with_state_controls_and_a_png(panel, domains):
     assert set(panel.controls) == {"alpha", "joint"}
     assert isinstance(panel.controls["alpha"], widgets.FloatSlider)
     assert isinstance(panel.controls["joint"], widgets.Button)
-    pngs, text = _png_and_text(panel.output)
+    pngs, text = png_and_text(panel.output)
     assert len(pngs) == 1 and base64.b64decode(pngs[0]["data"]["image/png"]).startswith(b"\x89PNG")
     state = panel.state
     assert state.n_redraws == 1 and state.alpha == 0.5 and text == state.text + "\n"
@@ -62,11 +56,11 @@ def test_references_and_accuracy_curve(panel, domains):
 
 
 def test_moving_the_slider_retrains_and_redraws(panel, domains):
-    before_png, before_text = _png_and_text(panel.output)
+    before_png, before_text = png_and_text(panel.output)
     before_theta = panel.state.model.theta_
     panel.controls["alpha"].value = 0.05
     state = panel.state
-    after_png, after_text = _png_and_text(panel.output)
+    after_png, after_text = png_and_text(panel.output)
     assert state.n_redraws == 2 and state.alpha == 0.05
     assert not np.allclose(state.model.theta_, before_theta)
     np.testing.assert_allclose(state.model.theta_, fit_on_domains(domains, 0.05, n_steps=60).theta_)
