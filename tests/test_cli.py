@@ -1,0 +1,299 @@
+"""End-to-end tests of the ``crossdomain-kit`` command line, fast profile, mostly in-process via main(argv)."""
+
+import contextlib
+import hashlib
+import io
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+from _http_server import http_server, send_body  # noqa: F401  (fixture)
+from PIL import Image
+
+from crossdomain_kit import config, medmnist
+from crossdomain_kit.cli import main
+
+SHARED = config.data_dir()
+REAL = all((SHARED / f"{name}.npz").is_file() for name in ("pneumoniamnist", "breastmnist"))
+needs_real = pytest.mark.skipif(not REAL, reason=f"PneumoniaMNIST/BreastMNIST are not in {SHARED}")
+REQUIRED = ("test_auc", "test_acc", "sensitivity", "specificity", "threshold")
+PLOTS = ("learning_curves.png", "roc.png", "confusion_matrix.png", "reliability.png")
+
+
+def run(*argv):
+    """(exit code, stdout, stderr) of ``crossdomain-kit argv`` run in this process."""
+    out, err = io.StringIO(), io.StringIO()
+    with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
+        code = main([str(a) for a in argv])
+    return code, out.getvalue(), err.getvalue()
+
+
+def metrics_of(folder: Path) -> dict:
+    return json.loads((folder / "metrics.json").read_text())
+
+
+def assert_report(folder: Path, plots=PLOTS, before=False):
+    metrics = metrics_of(folder)
+    assert all(isinstance(metrics[key], float) for key in REQUIRED), metrics
+    assert 0 <= metrics["test_auc"] <= 1 and 0 <= metrics["threshold"] <= 1
+    assert ("before" in metrics) == before
+    if before:
+        assert all(isinstance(metrics["before"][key], float) for key in REQUIRED)
+    for name in plots:
+        assert (folder / name).read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+        assert f"]({name})" in (folder / "report.md").read_text()
+    assert not [p for p in folder.parent.iterdir() if p.name.startswith(".")]  # no staging left
+    return metrics
+
+
+# --- help and the entry point ------------------------------------------------------------------
+
+def test_help_has_an_example_for_every_command_and_imports_no_tensorflow():
+    code = ("import sys, contextlib, io\nfrom crossdomain_kit.cli import main\nout = io.StringIO()\n"
+            "with contextlib.redirect_stdout(out):\n"
+            "    codes = [main([*c, '--help']) for c in ([], ['demo'], ['finetune'], ['evaluate'], "
+            "['predict'], ['fetch'])]\n"
+            "print(out.getvalue().count('example:\\n  crossdomain-kit '), codes, "
+            "'tensorflow' in sys.modules, 'matplotlib' in sys.modules)")
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert result.stdout.splitlines()[-1] == "6 [0, 0, 0, 0, 0, 0] False False"
+
+
+def test_python_dash_m_runs_the_command_line():
+    result = subprocess.run([sys.executable, "-m", "crossdomain_kit", "--version"], capture_output=True,
+                            text=True)
+    assert result.returncode == 0 and result.stdout.startswith("crossdomain-kit ")
+    result = subprocess.run([sys.executable, "-m", "crossdomain_kit"], capture_output=True, text=True)
+    assert result.returncode == 2 and "choose a command" in result.stderr
+
+
+def test_the_console_script_when_installed():
+    script = Path(sys.executable).with_name("crossdomain-kit")
+    if not script.exists():
+        pytest.skip("the crossdomain-kit script is not installed (pip install -e . after adding "
+                    "[project.scripts] to pyproject.toml)")
+    result = subprocess.run([str(script), "predict", "--help"], capture_output=True, text=True)
+    assert result.returncode == 0 and "example:" in result.stdout
+
+
+# --- demo --------------------------------------------------------------------------------------
+
+@pytest.fixture(scope="module")
+def demo(tmp_path_factory):
+    if not REAL:
+        pytest.skip(f"PneumoniaMNIST/BreastMNIST are not in {SHARED}")
+    folder = tmp_path_factory.mktemp("demo") / "report"
+    return folder, run("demo", "--out", folder)
+
+
+def test_demo_on_pneumoniamnist_to_breastmnist(demo):
+    folder, (code, out, err) = demo
+    assert code == 0, err
+    assert "Real data: PneumoniaMNIST" in out and "BreastMNIST" in out
+    assert "source model  fine-tuned  change" in out and out.count("\n") > 12
+    metrics = assert_report(folder, before=True)
+    assert metrics["class_names"] == ["normal or benign", "malignant"]
+    assert [row["metric"] for row in metrics["before_after"]][:2] == ["auc", "accuracy"]
+    assert set(metrics["training"]) == {"pretraining on pneumoniamnist", "fine-tuning on breastmnist"}
+    assert (folder / "model.keras").stat().st_size > 0
+    assert "epoch 1" in err  # progress bars on stderr
+
+
+def test_demo_falls_back_to_synthetic_domains_and_says_why(tmp_path):
+    code, out, err = run("demo", "--out", tmp_path / "report", "--data-dir", tmp_path / "empty")
+    assert code == 0, err
+    assert "Synthetic data" in out and "crossdomain-kit fetch pneumoniamnist" in out
+    assert_report(tmp_path / "report", before=True)
+
+
+# --- finetune, evaluate and predict on an image folder the kit has never seen -------------------
+
+@pytest.fixture(scope="module")
+def scans(tmp_path_factory):
+    """train/{healthy,sick}/ only (no val/, no test/), mixed modes, sizes and formats, a stray file."""
+    root = tmp_path_factory.mktemp("scans")
+    rng = np.random.default_rng(0)
+    modes = ("L", "RGB", "RGBA", "P")
+    for label, name in enumerate(("healthy", "sick")):
+        folder = root / "train" / name
+        folder.mkdir(parents=True)
+        for i in range(36):
+            size = 24 + (i % 4) * 6
+            pixels = rng.normal(90, 25, (size, size + i % 3, 3))
+            if label:
+                pixels[size // 3: 2 * size // 3, size // 3: 2 * size // 3] += 110
+            image = Image.fromarray(np.clip(pixels, 0, 255).astype(np.uint8)).convert(modes[i % 4])
+            image.save(folder / f"scan{i:02d}.{'jpg' if i % 5 == 0 and modes[i % 4] in 'LRGB' else 'png'}")
+    (root / "train" / "notes.txt").write_text("not an image")
+    return root
+
+
+@pytest.fixture(scope="module")
+def finetuned(scans, tmp_path_factory):
+    folder = tmp_path_factory.mktemp("finetune") / "run"
+    return folder, run("finetune", "--data", scans, "--out", folder)
+
+
+def test_finetune_with_defaults_on_an_unseen_folder(finetuned):
+    folder, (code, out, err) = finetuned
+    assert code == 0, err
+    assert "healthy vs sick (positive)" in out and "val and test carved out of train by patient" in out
+    assert "Model: small_cnn at 30 px, random start" in out
+    metrics = assert_report(folder)
+    assert metrics["data"]["carved_from_train"] == ["val", "test"]
+    assert metrics["settings"]["epochs"] == 2 and metrics["settings"]["profile"] == "fast"
+    assert sum(s["n"] for s in metrics["data"]["splits"].values()) == 72
+    assert (folder / "model.keras").is_file()
+
+
+def test_evaluate_reproduces_the_finetune_test_split(finetuned, scans, tmp_path):
+    folder, _ = finetuned
+    code, out, err = run("evaluate", folder / "model.keras", "--data", scans, "--out", tmp_path / "eval")
+    assert code == 0, err
+    assert "Threshold" in out and "test 95% CI" in out
+    metrics = assert_report(tmp_path / "eval", plots=PLOTS[1:])
+    assert metrics["test_auc"] == pytest.approx(metrics_of(folder)["test_auc"])
+    assert metrics["test"]["n"] == metrics_of(folder)["test"]["n"]
+
+
+def test_predict_prints_probability_and_label_per_file(finetuned, scans):
+    folder, _ = finetuned
+    files = sorted((scans / "train" / "sick").iterdir())[:5]
+    code, out, err = run("predict", folder / "model.keras", scans / "train" / "healthy", *files)
+    assert code == 0, err
+    header, *rows = out.splitlines()
+    assert header == "file\tprobability\tlabel" and len(rows) == 36 + 5
+    for row in rows:
+        file, p, label = row.split("\t")
+        assert Path(file).is_file() and 0 <= float(p) <= 1 and label in ("healthy", "sick")
+    assert "from " in err and "metrics.json" in err  # threshold read beside the model
+    code, out, _ = run("predict", folder / "model.keras", files[0], "--threshold", "0")
+    assert code == 0 and out.splitlines()[1].endswith("\tsick")
+
+
+# --- finetune on a real MedMNIST file, from a source model ----------------------------------------
+
+def test_finetune_a_source_model_on_a_real_npz_reports_before_and_after(demo, tmp_path):
+    report, _ = demo
+    code, out, err = run("finetune", "--data", SHARED / "breastmnist.npz", "--source",
+                         report / "model.keras", "--out", tmp_path / "run", "--epochs", "2")
+    assert code == 0, err
+    assert "MedMNIST .npz (breastmnist, 28 px)" in out and "fine-tuned in two phases" in out
+    assert "source model  fine-tuned" in out
+    metrics = assert_report(tmp_path / "run", before=True)
+    assert metrics["test"]["n"] == 156 and metrics["data"]["carved_from_train"] == []
+
+
+def test_finetune_carves_val_and_test_out_of_a_train_only_npz(tmp_path):
+    rng = np.random.default_rng(1)
+    labels = np.arange(120) % 2
+    images = rng.integers(0, 120, (120, 16, 16), dtype=np.uint8) + 100 * labels[:, None, None].astype(np.uint8)
+    np.savez(tmp_path / "mine.npz", train_images=images, train_labels=labels)
+    code, out, err = run("finetune", "--data", tmp_path / "mine.npz", "--out", tmp_path / "run", "--epochs", "1")
+    assert code == 0, err
+    metrics = assert_report(tmp_path / "run")
+    assert metrics["data"]["carved_from_train"] == ["val", "test"]
+    assert metrics["class_names"] == ["class 0", "class 1"]
+
+
+# --- fetch ---------------------------------------------------------------------------------------
+
+def _tiny_breastmnist() -> bytes:
+    buffer = io.BytesIO()
+    arrays = {}
+    for split, n in (("train", 6), ("val", 4), ("test", 4)):
+        arrays[f"{split}_images"] = np.zeros((n, 28, 28), np.uint8)
+        arrays[f"{split}_labels"] = (np.arange(n) % 2).reshape(n, 1).astype(np.uint8)
+    np.savez(buffer, **arrays)
+    return buffer.getvalue()
+
+
+def _registry_pointing_at(url: str, md5: str):
+    registry = medmnist.medmnist_registry()
+    registry["datasets"]["breastmnist"]["files"]["28"].update(url=url, md5=md5)
+    return lambda: registry
+
+
+def test_fetch_downloads_verifies_and_reports(http_server, tmp_path, monkeypatch):  # noqa: F811
+    body = _tiny_breastmnist()
+    url = http_server.route("/breastmnist.npz", lambda h, hit: send_body(h, body))
+    monkeypatch.setattr(medmnist, "medmnist_registry", _registry_pointing_at(url, hashlib.md5(body).hexdigest()))
+    code, out, err = run("fetch", "breastmnist", "--data-dir", tmp_path)
+    assert code == 0, err
+    assert "BreastMNIST at 28 px is ready" in out and "train 6, val 4, test 4" in out
+    assert (tmp_path / "breastmnist.npz").read_bytes() == body
+
+
+def test_fetch_failure_is_one_line_and_leaves_nothing(http_server, tmp_path, monkeypatch):  # noqa: F811
+    url = http_server.url("/missing.npz")  # no route: HTTP 404
+    monkeypatch.setattr(medmnist, "medmnist_registry", _registry_pointing_at(url, "0" * 32))
+    code, out, err = run("fetch", "breastmnist", "--data-dir", tmp_path)
+    assert code == 1 and out == ""
+    assert err.count("\n") == 1 and err.startswith("crossdomain-kit: error: ") and "HTTP 404" in err
+    assert list(tmp_path.iterdir()) == []
+
+
+# --- bad input: exit code and one clear line ---------------------------------------------------
+
+@pytest.fixture(scope="module")
+def bad_inputs(tmp_path_factory):
+    root = tmp_path_factory.mktemp("bad")
+    (root / "one" / "train" / "only").mkdir(parents=True)
+    Image.new("L", (16, 16)).save(root / "one" / "train" / "only" / "a.png")
+    (root / "broken.keras").write_bytes(b"this is not a zip file")
+    (root / "broken.npz").write_bytes(b"PK\x03\x04 truncated")
+    (root / "mine").mkdir()
+    (root / "mine" / "thesis.txt").write_text("precious")
+    return root
+
+
+BAD = {
+    "missing data path": (["finetune", "--data", "{root}/nowhere", "--out", "{root}/out"], 1,
+                          "No such file or folder"),
+    "one class": (["finetune", "--data", "{root}/one", "--out", "{root}/out"], 1, "single class folder"),
+    "unknown backbone": (["finetune", "--data", "{root}/one", "--out", "{root}/out", "--backbone", "vgg16"],
+                         2, "invalid choice: 'vgg16'"),
+    "unreadable model": (["evaluate", "{root}/broken.keras", "--data", "{root}/one", "--out", "{root}/out"], 1,
+                         "Could not read the model file broken.keras"),
+    "unreadable model, predict": (["predict", "{root}/broken.keras", "{root}/one"], 1,
+                                  "Could not read the model file"),
+    "zero epochs": (["finetune", "--data", "{root}/one", "--out", "{root}/out", "--epochs", "0"], 2,
+                    "argument --epochs: must be an integer >= 1, got '0'"),
+    "bad freeze policy": (["finetune", "--data", "x", "--out", "y", "--freeze", "some"], 2,
+                          "argument --freeze: must be one of head, all, last_k:K, from_layer:NAME"),
+    "source and weights": (["finetune", "--data", "{root}/one", "--out", "{root}/out", "--source", "a.keras",
+                            "--weights", "imagenet"], 2, "--source and --weights exclude each other"),
+    "freeze without pretrained weights": (["finetune", "--data", "{root}/scans", "--out", "{root}/out",
+                                           "--freeze", "head"], 2, "--freeze needs pretrained weights"),
+    "out holds other files": (["finetune", "--data", "{root}/one", "--out", "{root}/mine"], 1,
+                              "not a crossdomain-kit report"),
+    "not a dataset": (["finetune", "--data", "{root}/mine/thesis.txt", "--out", "{root}/out"], 1,
+                      "neither a folder nor a .npz file"),
+    "corrupt npz": (["finetune", "--data", "{root}/broken.npz", "--out", "{root}/out"], 1,
+                    "is not a readable .npz archive"),
+    "no command": ([], 2, "choose a command"),
+}
+
+
+@pytest.mark.parametrize("case", list(BAD))
+def test_bad_input_gives_an_exit_code_and_one_clear_line(case, bad_inputs, scans):
+    argv, expected_code, message = BAD[case]
+    if not (bad_inputs / "scans").exists():
+        (bad_inputs / "scans").symlink_to(scans)
+    code, out, err = run(*[a.format(root=bad_inputs) for a in argv])
+    assert code == expected_code
+    *before, last = err.strip().split("\n")
+    assert last.startswith("crossdomain-kit") and "error:" in last and message in last, err
+    # anything before it: progress bars and one-line warnings of the work done until then
+    assert all("Checking images" in line or line.startswith("crossdomain-kit: warning:") for line in before), err
+    assert "Traceback" not in err
+    assert not (bad_inputs / "out").exists()
+    assert [p.name for p in (bad_inputs / "mine").iterdir()] == ["thesis.txt"]
+
+
+def test_debug_shows_the_traceback(bad_inputs):
+    with pytest.raises(FileNotFoundError, match="No such file or folder"):
+        main(["finetune", "--data", str(bad_inputs / "nowhere"), "--out", str(bad_inputs / "out"), "--debug"])
