@@ -67,6 +67,7 @@ class FreezingPanelState:
         trainable_params, total_params: weight values that train, and all of them.
         needs_recompile: the trainable weights changed since the model was compiled.
         locked: why the panel is read-only now (a training run), or None.
+        message: the latest message under the controls.
         n_applied: how many settings were applied.
     """
 
@@ -79,6 +80,7 @@ class FreezingPanelState:
     total_params: int = 0
     needs_recompile: bool = False
     locked: str | None = None
+    message: str = ""
     n_applied: int = 0
 
 
@@ -195,6 +197,10 @@ def freezing_panel(model, policy: str = "head", *, k: int | None = None, from_la
     status, warning, message = widgets.HTML(), widgets.HTML(), widgets.HTML()
     layers = widgets.Accordion(children=[widgets.HTML() for _ in range(len(state.blocks) + 1)],
                                selected_index=None)
+    def say(text: str, kind: str = "info"):
+        state.message = text
+        show_message(message, text, kind)
+
     syncing = [False]
 
     @contextmanager
@@ -251,20 +257,20 @@ def freezing_panel(model, policy: str = "head", *, k: int | None = None, from_la
 
     def apply(new_setting: dict):
         if state.locked:
-            show_message(message, f"{state.locked} Change the freezing when it has ended.", "warning")
+            say(f"{state.locked} Change the freezing when it has ended.", "warning")
             show_controls()
             return
         try:
             freeze(state.model, **new_setting)
         except ValueError as error:  # freeze changes nothing when it refuses
-            show_message(message, str(error), "error")
+            say(str(error), "error")
             show_controls()
             return
         state.setting = new_setting
         state.n_applied += 1
         refresh()
         done = "recompiled" if state.model.compiled else "not compiled yet"
-        show_message(message, f"Applied: {state.description} ({done}).", "ok")
+        say(f"Applied: {state.description} ({done}).", "ok")
 
     def keep_batchnorm(policy, **kwargs):
         return _setting(policy, train_batchnorm=bool(state.setting.get("train_batchnorm")), **kwargs)
@@ -301,7 +307,7 @@ def freezing_panel(model, policy: str = "head", *, k: int | None = None, from_la
 
     def on_refresh(_button):
         refresh()
-        show_message(message, "Re-read the model.", "info")
+        say("Re-read the model.", "info")
 
     controls["refresh"].on_click(on_refresh)
 
