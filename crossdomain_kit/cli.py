@@ -149,14 +149,15 @@ def _add_data_options(parser: _Parser) -> None:
                         help="image folders: the class folder labelled 1 (default: the second in "
                              "sorted order)")
     parser.add_argument("--val-fraction", type=_open_fraction, default=0.15, metavar="F",
-                        help="share of train/ carved out, by patient, for validation when there is "
+                        help="share of train/ carved out (whole patients) for validation when there is "
                              "no val/ folder or val split (default: 0.15)")
     parser.add_argument("--test-fraction", type=_open_fraction, default=0.2, metavar="F",
-                        help="share of the rest of train/ carved out, by patient, for testing when "
+                        help="share of the rest of train/ carved out (whole patients) for testing when "
                              "there is no test/ folder or test split (default: 0.2)")
     parser.add_argument("--seed", type=_non_negative_int, default=0, metavar="N",
                         help="seed for carving splits, shuffling and initial weights (default: 0)")
-    parser.add_argument("--batch-size", type=_positive_int, metavar="N", help="images per batch (default: 32)")
+    parser.add_argument("--batch-size", type=_positive_int, metavar="N",
+                        help="images per batch (default: 32)")
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -197,7 +198,9 @@ def build_parser() -> argparse.ArgumentParser:
         "crossdomain-kit finetune --data chest_xray --out runs/xray",
         "PATH is an image folder (train/ [val/] [test/], one folder per class inside each) or a "
         ".npz in MedMNIST layout (train_images, train_labels, val_*, test_*). Missing validation "
-        "and test splits are carved out of train by patient. Every option except --data and --out "
+        "and test splits are carved out of train, keeping each patient's images together "
+        "(patients are read from Kaggle chest X-ray file names; any other image is its own "
+        "patient). Every option except --data and --out "
         "has a default chosen from the data and the machine: a small CNN at the images' size (up "
         "to 64 px) on a CPU, MobileNetV2 with ImageNet weights at 224 px on a GPU for images of "
         "64 px or more; epochs from the number of training images. With --source, the model "
@@ -316,7 +319,8 @@ def main(argv=None) -> int:
     except Exception as error:
         if args.debug:
             raise
-        hint = "" if isinstance(error, _EXPECTED) else f" ({type(error).__name__}; run with --debug for the traceback)"
+        hint = ("" if isinstance(error, _EXPECTED)
+                else f" ({type(error).__name__}; run with --debug for the traceback)")
         print(f"{PROG}: error: {_one_line(error)}{hint}", file=sys.stderr)
         return EXIT_ERROR
     return EXIT_OK
@@ -361,7 +365,7 @@ def _image_folder_domain(path: Path, positive_class, seed: int, val_fraction: fl
             groups = _groups(list(train.files), kaggle_patient_id)
         train, test = _carve(train, test_fraction, seed, groups, "test")
         carved.append("test")
-    details = {"format": "image folder", "skipped_files": len(folder.skipped),
+    details = {"format": "image folder", "carved_by": "patient", "skipped_files": len(folder.skipped),
                "duplicates_removed": len(folder.duplicates)}
     return Domain(folder.name, train, folder.val, test), carved, details
 
@@ -418,7 +422,8 @@ def _npz_domain(path: Path, positive_class, seed: int, val_fraction: float, test
             train = splits["train"]
             splits["train"], splits[name] = _carve(train, fraction, seed, list(range(len(train))), name)
             carved.append(name)
-    return Domain(path.stem, **splits), carved, {"format": ".npz (MedMNIST layout)"}
+    details = {"format": ".npz (MedMNIST layout)", "carved_by": "image"}
+    return Domain(path.stem, **splits), carved, details
 
 
 def _load_data(text: str, *, positive_class=None, seed: int = 0, val_fraction: float = 0.15,
@@ -444,7 +449,8 @@ def _load_data(text: str, *, positive_class=None, seed: int = 0, val_fraction: f
     description = {
         "path": str(path), **details, "class_names": list(domain.class_names),
         "positive_class": domain.class_names[1],
-        "splits": {name: {"n": len(split), **split.class_counts()} for name, split in domain.splits().items()},
+        "splits": {name: {"n": len(split), **split.class_counts()}
+                   for name, split in domain.splits().items()},
         "carved_from_train": carved,
     }
     return domain, description
@@ -452,8 +458,8 @@ def _load_data(text: str, *, positive_class=None, seed: int = 0, val_fraction: f
 
 def _describe_data(description: dict) -> str:
     splits = ", ".join(f"{name} {info['n']}" for name, info in description["splits"].items())
-    carved = (f"; {' and '.join(description['carved_from_train'])} carved out of train by patient"
-              if description["carved_from_train"] else "")
+    carved = (f"; {' and '.join(description['carved_from_train'])} carved out of train by "
+              f"{description['carved_by']}" if description["carved_from_train"] else "")
     negative, positive = description["class_names"]
     return (f"Data: {description['path']} ({description['format']}): {negative} vs {positive} "
             f"(positive); {splits}{carved}.")
@@ -467,7 +473,8 @@ def _native_size(split) -> int:
         return int(min(split.images.shape[1:3]))
     import tensorflow as tf
 
-    files = [split.files[i] for i in np.linspace(0, len(split.files) - 1, min(16, len(split.files))).astype(int)]
+    picks = np.linspace(0, len(split.files) - 1, min(16, len(split.files))).astype(int)
+    files = [split.files[i] for i in picks]
     sides = [int(tf.reduce_min(tf.shape(tf.io.decode_image(tf.io.read_file(f), channels=3,
                                                           expand_animations=False))[:2]))
              for f in files]
@@ -510,8 +517,9 @@ def _evaluation(name: str, model, domain, batch_size: int, seed: int):
 
     p_val = predict_proba(model, domain.val, batch_size=batch_size)
     p_test = predict_proba(model, domain.test, batch_size=batch_size)
-    report = evaluate_predictions(domain.val.labels, p_val, domain.test.labels, p_test, domain.class_names,
-                                  n_boot=config.pick(default=1000, fast=200), seed=seed)
+    report = evaluate_predictions(domain.val.labels, p_val, domain.test.labels, p_test,
+                                  domain.class_names, n_boot=config.pick(default=1000, fast=200),
+                                  seed=seed)
     return ModelEvaluation(name, report, domain.test.labels, p_test)
 
 
@@ -543,26 +551,33 @@ class _Plan:
     notes: list[str] = field(default_factory=list)
 
     def describe(self) -> str:
-        start = {None: "random start", "imagenet": "ImageNet weights"}.get(self.weights, f"weights {self.weights}")
+        start = {None: "random start", "imagenet": "ImageNet weights"}.get(self.weights,
+                                                                          f"weights {self.weights}")
         how = (f"fine-tuned in two phases (head, then {self.freeze['policy']})" if self.pretrained
                else "trained from scratch (all layers)")
         return (f"Model: {self.backbone} at {self.image_size} px, {start}; {how}, at most {self.epochs} "
                 f"epochs, learning rate {self.learning_rate:g}, batch size {self.batch_size}.")
 
     def as_dict(self) -> dict:
-        return {"backbone": self.backbone, "image_size": self.image_size, "weights": self.weights or "none",
-                "pretrained": self.pretrained, "epochs": self.epochs, "learning_rate": self.learning_rate,
-                "batch_size": self.batch_size, "freeze": self.freeze, "profile": config.profile_name()}
+        return {"backbone": self.backbone, "image_size": self.image_size,
+                "weights": self.weights or "none", "pretrained": self.pretrained, "epochs": self.epochs,
+                "learning_rate": self.learning_rate, "batch_size": self.batch_size,
+                "freeze": self.freeze, "profile": config.profile_name()}
 
 
-def _plan(args, domain, source_model) -> _Plan:
-    """Fill the options left out from the data, the source model and the machine."""
+def _plan(args, domain, source_model, backbone: str | None = None) -> _Plan:
+    """Fill the options left out from the data, the source model and the machine.
+
+    ``backbone`` overrides both ``--backbone`` and the default (for the fallback
+    when default ImageNet weights cannot be had).
+    """
     from .backbones import get_backbone
     from .inference import backbone_of
     from .training import gpu_available
 
     n_train = len(domain.train)
-    epochs = args.epochs or config.pick(default=min(30, max(5, math.ceil(_STEP_BUDGET / n_train))), fast=2)
+    by_size = min(30, max(5, math.ceil(_STEP_BUDGET / n_train)))
+    epochs = args.epochs or config.pick(default=by_size, fast=2)
     learning_rate, batch_size = args.lr or 1e-3, args.batch_size or 32
     freeze = args.freeze or {"policy": "all"}
     if source_model is not None:
@@ -577,7 +592,7 @@ def _plan(args, domain, source_model) -> _Plan:
                      batch_size, freeze)
     native = _native_size(domain.train)
     notes = []
-    backbone = args.backbone
+    backbone = backbone or args.backbone
     if backbone is None:
         large = native >= 64 and gpu_available() and not config.is_fast()
         backbone = "mobilenetv2" if large else "small_cnn"
@@ -590,34 +605,43 @@ def _plan(args, domain, source_model) -> _Plan:
         size = min(max(native, spec.min_size), config.pick(default=64, fast=32))
     else:
         size = spec.default_size
-    weights = args.weights
-    if weights is None:
-        weights = "none" if spec.application is None else "imagenet"
+    weights = args.weights or ("none" if spec.application is None else "imagenet")
     weights = None if weights == "none" else weights
-    pretrained = weights is not None
-    if args.freeze is not None and not pretrained:
+    if args.freeze is not None and weights is None:
         raise UsageError("--freeze needs pretrained weights (--source, or --weights imagenet|PATH); "
                          "a random start trains all layers")
-    return _Plan(backbone, size, weights, pretrained, epochs, learning_rate, batch_size, freeze, notes)
+    return _Plan(backbone, size, weights, weights is not None, epochs, learning_rate, batch_size, freeze,
+                 notes)
 
 
-def _build(plan: _Plan, seed: int, explicit_weights: bool):
-    """The classifier of the plan; a default ImageNet start that cannot be had falls back to random."""
+def _build(plan: _Plan, seed: int):
     from .backbones import get_backbone
     from .models import build_classifier
 
-    spec = get_backbone(plan.backbone)
-    channels = 3 if plan.weights == "imagenet" else spec.channels
-    shape = (plan.image_size, plan.image_size, channels)
+    channels = 3 if plan.weights == "imagenet" else get_backbone(plan.backbone).channels
+    return build_classifier(plan.backbone, (plan.image_size, plan.image_size, channels), plan.weights,
+                            seed=seed)
+
+
+def _planned_model(args, domain):
+    """(plan, model) for a new classifier. Default ImageNet weights that cannot be had (offline,
+    not cached) give way to the small CNN, or to a random start of the backbone asked for."""
+    plan = _plan(args, domain, None)
     try:
-        return build_classifier(plan.backbone, shape, plan.weights, seed=seed)
+        return plan, _build(plan, args.seed)
     except FileNotFoundError as error:
-        if explicit_weights:
+        if args.weights is not None:
             raise
-        print(f"{PROG}: note: ImageNet weights are not available here ({_one_line(error)[:160]}...); "
-              "training from a random start instead.", file=sys.stderr)
-        plan.weights, plan.pretrained = None, False
-        return build_classifier(plan.backbone, (plan.image_size, plan.image_size, spec.channels), None, seed=seed)
+        reason = str(error).split(". ")[0]
+        if args.backbone is None:
+            plan = _plan(args, domain, None, backbone="small_cnn")
+        else:
+            plan.weights, plan.pretrained = None, False
+        note = (f"{reason}; using {plan.backbone} from a random start instead "
+                "(--weights imagenet makes this an error)")
+        print(f"{PROG}: note: {note}.", file=sys.stderr)
+        plan.notes.append(note)
+        return plan, _build(plan, args.seed)
 
 
 def _train(model, plan: _Plan, train_ds, val_ds, train_labels, seed: int, label: str):
@@ -647,7 +671,7 @@ def _print_table(before, after) -> None:
     from .evaluation import compare_before_after
 
     if before is None:
-        print(after.report.table())
+        print(after.report)
     else:
         print(compare_before_after(before.report, after.report, labels=(before.name, after.name)))
 
@@ -663,17 +687,15 @@ def _finetune(args) -> None:
     domain, data = _load_data(args.data, positive_class=args.positive_class, seed=args.seed,
                               val_fraction=args.val_fraction, test_fraction=args.test_fraction)
     print(_describe_data(data))
-    source_model = None
     if args.source:
         from .models import load_classifier
 
-        source_model = load_classifier(args.source, compile=False)
-    plan = _plan(args, domain, source_model)
-    model = source_model or _build(plan, args.seed, explicit_weights=args.weights is not None)
+        model = load_classifier(args.source, compile=False)
+        plan = _plan(args, domain, model)
+    else:
+        plan, model = _planned_model(args, domain)
     print(plan.describe())
-    before = None
-    if source_model is not None:
-        before = _evaluation("source model", model, domain, plan.batch_size, args.seed)
+    before = _evaluation("source model", model, domain, plan.batch_size, args.seed) if args.source else None
     train_ds, val_ds = _pipelines(domain, plan.backbone, plan.image_size, plan.batch_size, args.seed)
     label = "fine-tuning" if plan.pretrained else "training"
     result = _train(model, plan, train_ds, val_ds, domain.train.labels, args.seed, label)
@@ -795,7 +817,8 @@ def _demo_domains(args):
            + " for the real pair")
     task = make_synthetic_task(1.0, n_source_train=config.pick(default=2000, fast=300),
                                n_target_train=config.pick(default=200, fast=100),
-                               n_val=config.pick(default=200, fast=100), n_test=config.pick(default=400, fast=200),
+                               n_val=config.pick(default=200, fast=100),
+                               n_test=config.pick(default=400, fast=200),
                                image_size=config.pick(default=64, fast=32), seed=args.seed)
     note = (f"Synthetic data ({why}): radiograph-like images from a source scanner and a washed-out, "
             "noisier, blurrier target scanner.")
@@ -811,7 +834,7 @@ def _demo(args) -> None:
     print(note)
     size = int(source.train.images.shape[1])
     plan = _Plan("small_cnn", size, None, False, config.pick(default=8, fast=1), 1e-3, 64, {"policy": "all"})
-    model = _build(plan, args.seed, explicit_weights=True)
+    model = _build(plan, args.seed)
     print(f"1/2 Pretraining a small CNN on the source domain {source.name} ({len(source.train)} images).")
     train_ds, val_ds = _pipelines(source, "small_cnn", size, plan.batch_size, args.seed)
     pretraining = _train(model, plan, train_ds, val_ds, source.train.labels, args.seed, "pretraining")

@@ -1,4 +1,4 @@
-"""End-to-end tests of the ``crossdomain-kit`` command line, fast profile, mostly in-process via main(argv)."""
+"""End-to-end tests of the ``crossdomain-kit`` command line (fast profile), in-process via main(argv)."""
 
 import contextlib
 import hashlib
@@ -187,12 +187,30 @@ def test_finetune_a_source_model_on_a_real_npz_reports_before_and_after(demo, tm
     assert metrics["test"]["n"] == 156 and metrics["data"]["carved_from_train"] == []
 
 
+def test_evaluate_and_predict_with_the_demo_model_on_real_files(demo, tmp_path):
+    report, _ = demo
+    code, out, err = run("evaluate", report / "model.keras", "--data", SHARED / "breastmnist.npz",
+                         "--out", tmp_path / "eval")
+    assert code == 0, err
+    metrics = assert_report(tmp_path / "eval", plots=PLOTS[1:])
+    assert metrics["test_auc"] == pytest.approx(metrics_of(report)["test_auc"])  # the saved model
+    xrays = sorted((SHARED / "chest_xray" / "test" / "NORMAL").glob("*.jpeg"))[:3]
+    if not xrays:
+        pytest.skip(f"no chest X-ray JPEGs in {SHARED}")
+    code, out, err = run("predict", report / "model.keras", *xrays)
+    assert code == 0, err
+    rows = [row.split("\t") for row in out.splitlines()[1:]]
+    assert [Path(r[0]) for r in rows] == xrays
+    assert all(r[2] in ("normal or benign", "malignant") for r in rows)
+
+
 def test_finetune_carves_val_and_test_out_of_a_train_only_npz(tmp_path):
     rng = np.random.default_rng(1)
     labels = np.arange(120) % 2
-    images = rng.integers(0, 120, (120, 16, 16), dtype=np.uint8) + 100 * labels[:, None, None].astype(np.uint8)
+    images = (rng.integers(0, 120, (120, 16, 16)) + 100 * labels[:, None, None]).astype(np.uint8)
     np.savez(tmp_path / "mine.npz", train_images=images, train_labels=labels)
-    code, out, err = run("finetune", "--data", tmp_path / "mine.npz", "--out", tmp_path / "run", "--epochs", "1")
+    code, out, err = run("finetune", "--data", tmp_path / "mine.npz", "--out", tmp_path / "run",
+                         "--epochs", "1")
     assert code == 0, err
     metrics = assert_report(tmp_path / "run")
     assert metrics["data"]["carved_from_train"] == ["val", "test"]
@@ -220,7 +238,8 @@ def _registry_pointing_at(url: str, md5: str):
 def test_fetch_downloads_verifies_and_reports(http_server, tmp_path, monkeypatch):  # noqa: F811
     body = _tiny_breastmnist()
     url = http_server.route("/breastmnist.npz", lambda h, hit: send_body(h, body))
-    monkeypatch.setattr(medmnist, "medmnist_registry", _registry_pointing_at(url, hashlib.md5(body).hexdigest()))
+    registry = _registry_pointing_at(url, hashlib.md5(body).hexdigest())
+    monkeypatch.setattr(medmnist, "medmnist_registry", registry)
     code, out, err = run("fetch", "breastmnist", "--data-dir", tmp_path)
     assert code == 0, err
     assert "BreastMNIST at 28 px is ready" in out and "train 6, val 4, test 4" in out
@@ -256,8 +275,8 @@ BAD = {
     "one class": (["finetune", "--data", "{root}/one", "--out", "{root}/out"], 1, "single class folder"),
     "unknown backbone": (["finetune", "--data", "{root}/one", "--out", "{root}/out", "--backbone", "vgg16"],
                          2, "invalid choice: 'vgg16'"),
-    "unreadable model": (["evaluate", "{root}/broken.keras", "--data", "{root}/one", "--out", "{root}/out"], 1,
-                         "Could not read the model file broken.keras"),
+    "unreadable model": (["evaluate", "{root}/broken.keras", "--data", "{root}/one", "--out",
+                          "{root}/out"], 1, "Could not read the model file broken.keras"),
     "unreadable model, predict": (["predict", "{root}/broken.keras", "{root}/one"], 1,
                                   "Could not read the model file"),
     "zero epochs": (["finetune", "--data", "{root}/one", "--out", "{root}/out", "--epochs", "0"], 2,
@@ -288,7 +307,8 @@ def test_bad_input_gives_an_exit_code_and_one_clear_line(case, bad_inputs, scans
     *before, last = err.strip().split("\n")
     assert last.startswith("crossdomain-kit") and "error:" in last and message in last, err
     # anything before it: progress bars and one-line warnings of the work done until then
-    assert all("Checking images" in line or line.startswith("crossdomain-kit: warning:") for line in before), err
+    assert all("Checking images" in line or line.startswith("crossdomain-kit: warning:")
+               for line in before), err
     assert "Traceback" not in err
     assert not (bad_inputs / "out").exists()
     assert [p.name for p in (bad_inputs / "mine").iterdir()] == ["thesis.txt"]

@@ -120,6 +120,7 @@ def test_figures_have_one_panel_per_model(before, after):
     figures = rp.report_figures([before, after], [("a", _training()), ("b", _training(2))])
     assert list(figures) == ["learning_curves.png", "roc.png", "confusion_matrix.png", "reliability.png"]
     assert [len(f.axes) for f in figures.values()] == [2, 2, 2, 2]
-    assert [ax.get_title() for ax in figures["roc.png"].axes] == ["source model: ROC curve", "fine-tuned: ROC curve"]
+    assert [ax.get_title() for ax in figures["roc.png"].axes] == ["source model: ROC curve",
+                                                                  "fine-tuned: ROC curve"]
     loss = figures["learning_curves.png"].axes[0]
-    assert len(loss.get_lines()) == 2 * 2 + 2 + 1 + 1  # 2 curves per stage, best dots, phase change, stage start
+    assert len(loss.get_lines()) == 2 * 2 + 2 + 1 + 1  # curves, best dots, phase change, stage start
