@@ -26,7 +26,7 @@ def show_message(widget, text: str, kind: str = "info") -> None:
 
 def table_html(table) -> str:
     """An :class:`crossdomain_kit.evaluation.Table` as a compact HTML table."""
-    cell = 'style="padding:1px 8px;text-align:{}"'
+    cell = 'style="padding:1px 8px;white-space:nowrap;text-align:{}"'
     head = "".join(f"<th {cell.format('left')}>{html.escape(c)}</th>" for c in table.columns)
     body = "".join(
         "<tr>" + "".join(f"<td {cell.format('left' if i == 0 else 'right')}>{html.escape(v)}</td>"

@@ -147,12 +147,11 @@ def _scores(model, val: DomainSplit, test: DomainSplit | None, batch_size: int =
     return threshold, validation, tested
 
 
-def _curves_figure(history: dict[str, list[float]], n_epochs: int, title: str = "") -> Figure:
+def _curves_figure(history: dict[str, list[float]], title: str = "") -> Figure:
     """Loss and AUC per epoch, training solid and validation dashed, best validation AUC marked.
 
     Args:
         history: ``{name: [value per epoch]}`` with ``loss``/``val_loss`` and ``auc``/``val_auc``.
-        n_epochs: the most epochs the run may take (the x-axis spans them).
         title: the figure's title.
 
     Returns:
@@ -164,7 +163,7 @@ def _curves_figure(history: dict[str, list[float]], n_epochs: int, title: str = 
         for key, style, label in ((name, "-", "training"), (f"val_{name}", "--", "validation")):
             values = history.get(key, [])
             ax.plot(np.arange(1, len(values) + 1), values, style, marker="o", markersize=3, label=label)
-        ax.set(xlabel="epoch", ylabel=name, title=name, xlim=(0.5, max(n_epochs, len(values)) + 0.5))
+        ax.set(xlabel="epoch", ylabel=name, title=name, xlim=(0.5, max(len(values), 2) + 0.5))
         ax.xaxis.set_major_locator(MaxNLocator(integer=True))
         ax.legend(loc="best", fontsize="small")
     val_auc = np.asarray(history.get("val_auc", []), dtype=float)
@@ -246,6 +245,7 @@ def training_dashboard(domain, freezing, hyperparameters, *, seed: int = 0,
     progress, message, results = widgets.HTML(), widgets.HTML(), widgets.HTML()
     output = widgets.Output()
     output.add_class("cdk-curves")
+    message.add_class("cdk-message")
     results.add_class("cdk-results")
 
     def say(text: str, kind: str = "info"):
@@ -256,8 +256,8 @@ def training_dashboard(domain, freezing, hyperparameters, *, seed: int = 0,
         state.progress = text
         progress.value = text
 
-    def redraw(number: int, n_epochs: int):
-        show_figure(output, _curves_figure(state.live, n_epochs, f"run {number}"), state.progress)
+    def redraw(number: int):
+        show_figure(output, _curves_figure(state.live, f"run {number}"), state.progress)
         state.n_redraws += 1
 
     def model_for(hp: Hyperparameters):
@@ -303,7 +303,7 @@ def training_dashboard(domain, freezing, hyperparameters, *, seed: int = 0,
         def on_epoch_end(_epoch, logs):
             for name, value in logs.items():
                 state.live.setdefault(name, []).append(float(value))
-            redraw(number, hp.epochs)
+            redraw(number)
 
         callback = JobCallback(runner.stop_requested, on_progress, on_epoch_end)
         extra = {} if hp.base_learning_rate is None else {"base_learning_rate": hp.base_learning_rate}
@@ -326,8 +326,6 @@ def training_dashboard(domain, freezing, hyperparameters, *, seed: int = 0,
             set_progress("")
             say(f"Training failed: {type(error).__name__}: {error}", "error")
             return
-        state.runs.append(record)
-        results.value = table_html(state.results_table())
         result = record.result
         if result.best_epoch is None:
             kept = "no epoch finished, so the weights are those from before the run"
@@ -335,8 +333,10 @@ def training_dashboard(domain, freezing, hyperparameters, *, seed: int = 0,
             kept = f"the model keeps the weights of epoch {result.best_epoch + 1}, the best by validation AUC"
         how = "stopped by you" if record.stopped else "finished"
         set_progress(f"Run {record.number} {how} after {result.epochs} epoch(s).")
-        redraw(record.number, record.hyperparameters.epochs)
+        redraw(record.number)
         say(f"Run {record.number} {how}: {kept}. Its row is in the table below.", "ok")
+        state.runs.append(record)
+        results.value = table_html(state.results_table())  # last: a new row means the run is done
 
     def on_train(_button):
         hp = hyperparameters.state.values

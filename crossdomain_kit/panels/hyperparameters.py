@@ -144,13 +144,14 @@ def hyperparameter_panel(values: Hyperparameters | None = None, *, n_train: int 
                                "batch_size", values.batch_size)
     state = HyperparameterPanelState(values=values, n_train=n_train)
 
-    style, wide = {"description_width": "initial"}, widgets.Layout(width="300px")
+    style, wide = {"description_width": "initial"}, widgets.Layout(width="320px")
+    slider = widgets.Layout(width="420px")
     low, high = (10.0 ** e for e in LEARNING_RATE_EXPONENTS)
     controls = {
         "learning_rate": widgets.FloatLogSlider(
             value=min(max(values.learning_rate, low), high), base=10, min=LEARNING_RATE_EXPONENTS[0],
             max=LEARNING_RATE_EXPONENTS[1], step=0.1, description="learning rate", readout_format=".1e",
-            continuous_update=False, style=style, layout=wide),
+            continuous_update=False, style=style, layout=slider),
         "learning_rate_exact": widgets.FloatText(value=values.learning_rate, description="exactly",
                                                  style=style, layout=widgets.Layout(width="160px")),
         "batch_size": widgets.IntText(value=values.batch_size, description="batch size", style=style,
@@ -160,7 +161,7 @@ def hyperparameter_panel(values: Hyperparameters | None = None, *, n_train: int 
                                     style=style, layout=wide),
         "dropout": widgets.FloatSlider(value=values.dropout, min=0.0, max=0.9, step=0.05,
                                        description="dropout", continuous_update=False, style=style,
-                                       layout=wide),
+                                       layout=slider),
         "l2": widgets.FloatText(value=values.l2, description="L2 on the logit", style=style, layout=wide),
         "augment": widgets.Checkbox(value=values.augment, description="augment training images",
                                     indent=False),
@@ -169,7 +170,7 @@ def hyperparameter_panel(values: Hyperparameters | None = None, *, n_train: int 
         "backbone_lr_factor": widgets.FloatLogSlider(
             value=values.backbone_lr_factor, base=10, min=-3, max=0, step=0.1,
             description="backbone LR × (discriminative)", readout_format=".3g", continuous_update=False,
-            style=style, layout=wide),
+            style=style, layout=slider),
     }
     names = [f.name for f in fields(Hyperparameters)]
     messages = {name: widgets.HTML() for name in names}
