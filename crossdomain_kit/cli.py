@@ -683,7 +683,8 @@ def _finetune(args) -> None:
 
     if args.source and args.weights:
         raise UsageError("--source and --weights exclude each other: the source model brings its weights")
-    out = check_output_folder(args.out)
+    out = check_output_folder(args.out, [p for p in (args.data, args.source, args.weights)
+                                         if p and p not in ("imagenet", "none")])
     domain, data = _load_data(args.data, positive_class=args.positive_class, seed=args.seed,
                               val_fraction=args.val_fraction, test_fraction=args.test_fraction)
     print(_describe_data(data))
@@ -714,7 +715,7 @@ def _evaluate(args) -> None:
     from .models import load_classifier
     from .report import check_output_folder, write_report
 
-    out = check_output_folder(args.out)
+    out = check_output_folder(args.out, [args.model, args.data])
     model = load_classifier(args.model, compile=False)
     domain, data = _load_data(args.data, positive_class=args.positive_class, seed=args.seed,
                               val_fraction=args.val_fraction, test_fraction=args.test_fraction)

@@ -86,18 +86,21 @@ class ModelEvaluation:
 
 # --- The output folder --------------------------------------------------------------------------
 
-def check_output_folder(folder: str | os.PathLike) -> Path:
+def check_output_folder(folder: str | os.PathLike, inputs: Sequence[str | os.PathLike] = ()) -> Path:
     """Fail early, before any work, if ``folder`` cannot become a report folder.
 
     Args:
         folder: the destination. It may be missing, empty, or an earlier kit
-            report (which will be replaced).
+            report (which will be replaced whole).
+        inputs: files or folders the run reads (a model, the data); none may
+            lie inside ``folder``, which the new report replaces.
 
     Returns:
         The folder as an absolute ``Path``.
 
     Raises:
-        ValueError: if it is a file, or a non-empty folder that is not a kit report.
+        ValueError: if it is a file, a non-empty folder that is not a kit
+            report, or holds one of ``inputs``.
     """
     path = Path(folder).expanduser().absolute()
     if path.exists() and not path.is_dir():
@@ -106,6 +109,11 @@ def check_output_folder(folder: str | os.PathLike) -> Path:
         raise _checks.fail(f"{path} already holds files that are not a crossdomain-kit report; "
                            "choose a new or empty folder (an earlier report is replaced).",
                            "out", str(folder))
+    for item in inputs:
+        used = Path(item).expanduser().absolute()
+        if used == path or path in used.parents:
+            raise _checks.fail(f"{path} holds {used}, which this run reads, and the new report would "
+                               "replace it; choose another folder for the report.", "out", str(folder))
     return path
 
 

@@ -159,6 +159,12 @@ def test_evaluate_reproduces_the_finetune_test_split(finetuned, scans, tmp_path)
     assert metrics["test"]["n"] == metrics_of(folder)["test"]["n"]
 
 
+def test_a_report_never_replaces_the_folder_of_its_own_model(finetuned, scans):
+    folder, _ = finetuned
+    code, _, err = run("evaluate", folder / "model.keras", "--data", scans, "--out", folder)
+    assert code == 1 and "which this run reads" in err and (folder / "model.keras").is_file()
+
+
 def test_predict_prints_probability_and_label_per_file(finetuned, scans):
     folder, _ = finetuned
     files = sorted((scans / "train" / "sick").iterdir())[:5]

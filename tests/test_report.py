@@ -105,6 +105,9 @@ def test_output_folder_checks(tmp_path, after):
     with pytest.raises(ValueError, match="not a crossdomain-kit report"):
         rp.write_report(tmp_path / "mine", "x", after)
     assert _listing(tmp_path / "mine") == ["thesis.tex"]
+    with pytest.raises(ValueError, match="which this run reads"):
+        rp.check_output_folder(tmp_path / "empty", inputs=[tmp_path / "empty" / "model.keras"])
+    rp.check_output_folder(tmp_path / "empty", inputs=[tmp_path / "emptyish" / "model.keras"])
 
 
 def test_bad_arguments_are_named(after):
