@@ -139,7 +139,8 @@ def test_a_new_dropout_or_l2_rebuilds_the_model_with_the_same_weights(domain):
     assert dashboard.state.results_table().rows[0][9:11] == (0.5, pytest.approx(1e-3))
 
 
-@pytest.mark.xfail(strict=True, reason="needs training.train_joint(base_learning_rate=...), requested with issue 5")
+@pytest.mark.xfail(strict=True, reason="needs training.train_joint(base_learning_rate=...), "
+                                       "requested with issue 5")
 def test_backbone_learning_rate_factor_trains_with_discriminative_rates(domain):
     freezing, hyper, dashboard = _panels(domain, learning_rate=1e-3, backbone_lr_factor=0.1)
     freezing.controls["all"].click()

@@ -43,7 +43,8 @@ def test_starts_with_the_head_only_and_shows_it(panel):
     assert "head only" in panel.status.value and "129 of" in panel.status.value
     assert "4 in inference mode" in panel.status.value and "compiled" in panel.status.value
     assert panel.warning.value == "" and not state.needs_recompile
-    assert len(panel.layers.children) == 5 and panel.layers.selected_index is None  # 4 blocks + head, collapsed
+    assert len(panel.layers.children) == 5  # 4 blocks and the head
+    assert panel.layers.selected_index is None  # collapsed
     assert "block3_bn" in panel.layers.children[2].value and "inference" in panel.layers.children[2].value
 
 

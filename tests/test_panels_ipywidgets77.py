@@ -27,6 +27,7 @@ PINS = (f"ipywidgets=={VERSION}", "widgetsnbextension==3.6.1", "jupyterlab_widge
 ROOT = Path(__file__).resolve().parents[1]
 CACHE = ROOT / "build" / f"ipywidgets-{VERSION}"
 TIMEOUT_S = 900
+COMM_DEPRECATION = "The `ipykernel.comm.Comm` class has been deprecated"  # ipywidgets 7 on ipykernel >= 6.18
 
 
 def _no_pypi(why: str):
@@ -74,10 +75,12 @@ def test_panel_tests_pass_under_ipywidgets_7_7():
     assert version.stdout.strip() == VERSION, version.stdout + version.stderr
 
     here = Path(__file__).name
-    files = sorted(str(p.relative_to(ROOT)) for p in (ROOT / "tests").glob("test_panels_*.py") if p.name != here)
+    files = sorted(str(p.relative_to(ROOT)) for p in (ROOT / "tests").glob("test_panels_*.py")
+                   if p.name != here)
     assert files, "no panel tests found"
     run = subprocess.run(
         [sys.executable, "-m", "pytest", *files, "-q", "-p", "no:nbval", "-p", "no:cacheprovider",
-         "-o", "addopts=", "-W", "ignore:The `ipykernel.comm.Comm` class has been deprecated:DeprecationWarning"],
+         "-o", "addopts=", "-W", f"ignore:{COMM_DEPRECATION}:DeprecationWarning"],
         env=env, cwd=ROOT, capture_output=True, text=True, timeout=TIMEOUT_S)
-    assert run.returncode == 0, f"panel tests failed under ipywidgets {VERSION}:\n{run.stdout[-6000:]}\n{run.stderr[-2000:]}"
+    assert run.returncode == 0, (f"panel tests failed under ipywidgets {VERSION}:\n"
+                                 f"{run.stdout[-6000:]}\n{run.stderr[-2000:]}")

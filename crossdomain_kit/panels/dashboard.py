@@ -275,7 +275,8 @@ def training_dashboard(domain, freezing, hyperparameters, *, seed: int = 0,
 
     def refusal(hp) -> str | None:
         if runner.running:
-            return f"Training is already running ({state.progress or 'starting'}). Wait for it, or press Stop."
+            return (f"Training is already running ({state.progress or 'starting'}). "
+                    "Wait for it, or press Stop.")
         if hp is None:
             return "Fix the hyperparameters first: " + " ".join(hyperparameters.state.errors.values())
         if hp.batch_size > len(domain.train):
@@ -355,14 +356,13 @@ def training_dashboard(domain, freezing, hyperparameters, *, seed: int = 0,
         controls["train"].disabled = True
         set_progress(f"Run {number}: starting ...")
         say(f"Run {number}: training {freezing.state.description}. Stop ends it at the "
-                              "next batch and keeps the best weights.", "info")
+            "next batch and keeps the best weights.", "info")
         runner.start(lambda: train(model, hp, number), finish)
 
     def on_stop(_button):
         if runner.stop():
             state.status = "stopping"
-            say("Stopping at the end of this batch; the best weights so far are kept.",
-                         "info")
+            say("Stopping at the end of this batch; the best weights so far are kept.", "info")
         else:
             say("Nothing to stop: no training is running.", "warning")
 

@@ -188,10 +188,11 @@ def freezing_panel(model, policy: str = "head", *, k: int | None = None, from_la
     controls["last_k"] = widgets.IntSlider(min=0, max=n_weighted, description="last k layers train",
                                            continuous_update=False, style={"description_width": "initial"},
                                            layout=widgets.Layout(width="420px"))
-    controls["train_batchnorm"] = widgets.Checkbox(description="BatchNorm layers train too (batch statistics)",
-                                                   indent=False, layout=widgets.Layout(width="auto"))
-    controls["apply"] = widgets.Button(description="apply again (recompiles)", layout=widgets.Layout(width="auto"))
-    controls["refresh"] = widgets.Button(description="re-read the model", layout=widgets.Layout(width="auto"))
+    auto = widgets.Layout(width="auto")
+    controls["train_batchnorm"] = widgets.Checkbox(
+        description="BatchNorm layers train too (batch statistics)", indent=False, layout=auto)
+    controls["apply"] = widgets.Button(description="apply again (recompiles)", layout=auto)
+    controls["refresh"] = widgets.Button(description="re-read the model", layout=auto)
     for name, checkbox in controls["blocks"].items():
         checkbox.add_class(f"cdk-freeze-{name}")
     status, warning, message = widgets.HTML(), widgets.HTML(), widgets.HTML()
@@ -252,7 +253,8 @@ def freezing_panel(model, policy: str = "head", *, k: int | None = None, from_la
             layers.set_title(i, f"{block.name}: {sum(r.trainable for r in rows)} of {len(rows)} layers train")
         head = [r for r in state.rows if r.part == "head"]
         layers.children[-1].value = table_html(_layer_table(head))
-        layers.set_title(len(state.blocks), f"head: {sum(r.trainable for r in head)} of {len(head)} layers train")
+        layers.set_title(len(state.blocks),
+                         f"head: {sum(r.trainable for r in head)} of {len(head)} layers train")
         show_controls()
 
     def apply(new_setting: dict):
@@ -300,7 +302,8 @@ def freezing_panel(model, policy: str = "head", *, k: int | None = None, from_la
     for name, make in presets.items():
         controls[name].on_click(lambda _button, make=make: apply(make()))
     for index, block in enumerate(state.blocks):
-        controls["blocks"][block.name].observe(lambda change, index=index: on_block(index, change), names="value")
+        controls["blocks"][block.name].observe(lambda change, index=index: on_block(index, change),
+                                               names="value")
     controls["last_k"].observe(on_last_k, names="value")
     controls["train_batchnorm"].observe(on_batchnorm, names="value")
     controls["apply"].on_click(lambda _button: apply(dict(state.setting)))

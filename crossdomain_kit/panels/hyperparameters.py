@@ -112,7 +112,8 @@ class HyperparameterPanelState:
     n_train: int | None = None
 
 
-def hyperparameter_panel(values: Hyperparameters | None = None, *, n_train: int | None = None) -> widgets.VBox:
+def hyperparameter_panel(values: Hyperparameters | None = None, *,
+                         n_train: int | None = None) -> widgets.VBox:
     """Controls for the training hyperparameters, each checked with a message beside it.
 
     Args:

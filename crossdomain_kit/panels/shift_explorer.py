@@ -24,7 +24,6 @@ import time
 from dataclasses import dataclass, field, replace
 
 import ipywidgets as widgets
-import numpy as np
 from matplotlib.figure import Figure
 
 from .. import _checks
@@ -129,7 +128,8 @@ def _comparison_figure(comparisons: list[Comparison]) -> Figure:
     bars_ax.bar(labels, values, color=("tab:grey", "tab:red", "tab:green"))
     for x, value in enumerate(values):
         bars_ax.text(x, value + 0.01, f"{value:.3f}", ha="center", va="bottom", fontsize="small")
-    bars_ax.set(ylim=(0.0, 1.08), ylabel="test AUC", title=f"comparison {latest.number}: shift {latest.shift:.2f}")
+    bars_ax.set(ylim=(0.0, 1.08), ylabel="test AUC",
+                title=f"comparison {latest.number}: shift {latest.shift:.2f}")
     shifts = [c.shift for c in comparisons]
     trend_ax.plot(shifts, [c.source_only for c in comparisons], "o", color="tab:red", label="source-only")
     trend_ax.plot(shifts, [c.fine_tuned for c in comparisons], "^", color="tab:green", label="fine-tuned")
@@ -178,14 +178,13 @@ def shift_explorer(*, shift: float = 0.5, target: ScannerSettings = TARGET, imag
     if not isinstance(target, ScannerSettings):
         raise _checks.fail("`target` must be a ScannerSettings (e.g. synthetic.TARGET).", "target", target)
     scanner = interpolate_scanner(SOURCE, target, shift)
+    given = {"n_source_train": n_source_train, "n_target_train": n_target_train, "n_val": n_val,
+             "n_test": n_test, "epochs": epochs}
+    profile = {"n_source_train": pick(800, 96), "n_target_train": pick(100, 32), "n_val": pick(200, 32),
+               "n_test": pick(400, 48), "epochs": pick(6, 1)}
     sizes = {"image_size": pick(32, 16) if image_size is None else image_size,
-             "n_source_train": _checks.positive_int(pick(800, 96) if n_source_train is None else n_source_train,
-                                                    "n_source_train"),
-             "n_target_train": _checks.positive_int(pick(100, 32) if n_target_train is None else n_target_train,
-                                                    "n_target_train"),
-             "n_val": _checks.positive_int(pick(200, 32) if n_val is None else n_val, "n_val"),
-             "n_test": _checks.positive_int(pick(400, 48) if n_test is None else n_test, "n_test"),
-             "epochs": _checks.positive_int(pick(6, 1) if epochs is None else epochs, "epochs")}
+             **{name: _checks.positive_int(profile[name] if value is None else value, name)
+                for name, value in given.items()}}
     n_samples = _checks.positive_int(n_samples, "n_samples")
     seed = _checks.seed(seed)
     runner = JobRunner(run_mode)
@@ -207,16 +206,16 @@ def shift_explorer(*, shift: float = 0.5, target: ScannerSettings = TARGET, imag
     draw_samples()  # checks image_size and seed before any widget exists
 
     style = {"description_width": "initial"}
-    controls = {"shift": widgets.FloatSlider(value=state.shift, min=0.0, max=1.0, step=0.05, description="shift",
-                                             continuous_update=False, style=style,
+    controls = {"shift": widgets.FloatSlider(value=state.shift, min=0.0, max=1.0, step=0.05,
+                                             description="shift", continuous_update=False, style=style,
                                              layout=widgets.Layout(width="420px"))}
     for name, (low, high, step) in KNOB_RANGES.items():
         value = getattr(target, name)
-        controls[name] = widgets.FloatSlider(value=value, min=min(low, value), max=max(high, value), step=step,
-                                             description=name.replace("_", " "), continuous_update=False,
-                                             readout_format=".3g", style=style)
-    controls["compare"] = widgets.Button(description="Compare source-only vs fine-tuned", button_style="success",
-                                         layout=widgets.Layout(width="auto"))
+        controls[name] = widgets.FloatSlider(value=value, min=min(low, value), max=max(high, value),
+                                             step=step, description=name.replace("_", " "),
+                                             continuous_update=False, readout_format=".3g", style=style)
+    controls["compare"] = widgets.Button(description="Compare source-only vs fine-tuned",
+                                         button_style="success", layout=widgets.Layout(width="auto"))
     controls["stop"] = widgets.Button(description="Stop", button_style="danger")
 
     def on_knob(_change):
@@ -281,13 +280,13 @@ def shift_explorer(*, shift: float = 0.5, target: ScannerSettings = TARGET, imag
             say("Stopped: this comparison was not recorded.", "warning")
         else:
             state.comparisons.append(comparison)
-            results.value = table_html(state.comparison_table())
             show_figure(output, _comparison_figure(state.comparisons))
             say(f"Comparison {comparison.number} at shift {comparison.shift:.2f}: the "
-                                  f"source-only model scores {comparison.source_only:.3f} on the target "
-                                  f"(vs {comparison.source_on_source:.3f} on the source); fine-tuning on "
-                                  f"{sizes['n_target_train']} target images gives {comparison.fine_tuned:.3f}.",
-                         "ok")
+                f"source-only model scores {comparison.source_only:.3f} on the target "
+                f"(vs {comparison.source_on_source:.3f} on the source); fine-tuning on "
+                f"{sizes['n_target_train']} target images gives {comparison.fine_tuned:.3f}.",
+                "ok")
+            results.value = table_html(state.comparison_table())  # last: a new row means it is done
 
     def on_compare(_button):
         if runner.running:
@@ -298,7 +297,7 @@ def shift_explorer(*, shift: float = 0.5, target: ScannerSettings = TARGET, imag
         controls["compare"].disabled = True
         set_progress(f"Comparison {number}: starting ...")
         say(f"Comparison {number} at shift {state.shift:.2f}: training on the source, then "
-                              "fine-tuning on the target.", "info")
+            "fine-tuning on the target.", "info")
         runner.start(lambda: compare(state.shift, state.target, number), finish)
 
     def on_stop(_button):
