@@ -122,12 +122,13 @@ def test_changing_the_freezing_and_training_again_updates_what_trains(domain):
     assert [r[1] for r in rows] == ["head only", "head + block4"] and not needs_recompile(model)
 
 
-def test_a_new_dropout_or_l2_rebuilds_the_model_with_the_same_weights(domain):
+def test_a_new_dropout_or_l2_rebuilds_the_model_with_the_same_weights_and_augmentation_runs(domain):
     freezing, hyper, dashboard = _panels(domain)
     original = freezing.state.model
     start = base_of(original).get_weights()
     hyper.controls["dropout"].value = 0.5
     hyper.controls["l2"].value = 1e-3
+    hyper.controls["augment"].value = True
     run = _train(dashboard)
     rebuilt = freezing.state.model
     assert rebuilt is not original and dashboard.state.model is rebuilt
@@ -136,7 +137,7 @@ def test_a_new_dropout_or_l2_rebuilds_the_model_with_the_same_weights(domain):
     # head only: the backbone of the rebuilt model still holds the original weights, bit for bit
     assert all(np.array_equal(a, b) for a, b in zip(base_of(rebuilt).get_weights(), start))
     assert run.trainable_params == 129 and freezing.state.trainable_params == 129
-    assert dashboard.state.results_table().rows[0][9:11] == (0.5, pytest.approx(1e-3))
+    assert dashboard.state.results_table().rows[0][9:12] == (0.5, pytest.approx(1e-3), "yes")
 
 
 @pytest.mark.xfail(strict=True, reason="needs training.train_joint(base_learning_rate=...), "
