@@ -333,10 +333,10 @@ def _carve(split, fraction: float, seed: int, groups, carved_name: str):
     import numpy as np
 
     from .domains import DomainSplit
-    from .image_folder import _carve_groups
+    from .image_folder import carve_groups
 
     try:
-        moved = _carve_groups(groups, split.labels, fraction, seed)
+        moved = carve_groups(groups, split.labels, fraction, seed)
     except ValueError as error:
         raise ValueError(f"Too few images or patients in the {split.split} split to carve a "
                          f"{carved_name} split out of it by patient; add a {carved_name}/ folder "
@@ -354,7 +354,7 @@ def _carve(split, fraction: float, seed: int, groups, carved_name: str):
 def _image_folder_domain(path: Path, positive_class, seed: int, val_fraction: float,
                          test_fraction: float):
     from .domains import Domain
-    from .image_folder import VAL_FOLDER_NAMES, _groups, kaggle_patient_id, load_image_folder
+    from .image_folder import VAL_FOLDER_NAMES, group_ids, kaggle_patient_id, load_image_folder
 
     folder = load_image_folder(path, positive_class=positive_class, val_fraction=val_fraction, seed=seed)
     carved = [] if any((path / n).is_dir() for n in VAL_FOLDER_NAMES) else ["val"]
@@ -362,7 +362,7 @@ def _image_folder_domain(path: Path, positive_class, seed: int, val_fraction: fl
     if test is None:
         with warnings.catch_warnings():  # the loader has already said which files have no patient id
             warnings.simplefilter("ignore")
-            groups = _groups(list(train.files), kaggle_patient_id)
+            groups = group_ids(list(train.files), kaggle_patient_id)
         train, test = _carve(train, test_fraction, seed, groups, "test")
         carved.append("test")
     details = {"format": "image folder", "carved_by": "patient", "skipped_files": len(folder.skipped),
@@ -749,12 +749,12 @@ def _threshold_and_names(model_path: Path, threshold):
 
 
 def _predict(args) -> None:
-    from .inference import _as_inputs, predict_labels
+    from .inference import as_prediction_inputs, predict_labels
     from .models import load_classifier
 
     model = load_classifier(args.model, compile=False)
     threshold, names = _threshold_and_names(Path(args.model), args.threshold)
-    inputs = _as_inputs(args.images)
+    inputs = as_prediction_inputs(args.images)
     probabilities, labels = predict_labels(model, inputs, threshold, batch_size=args.batch_size)
     print("file\tprobability\tlabel")
     for file, p, label in zip(inputs.files, probabilities, labels):

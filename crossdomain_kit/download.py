@@ -15,7 +15,6 @@ import hashlib
 import http.client
 import os
 import re
-import tempfile
 import time
 import urllib.error
 import urllib.request
@@ -24,6 +23,7 @@ from pathlib import Path
 from tqdm.auto import tqdm
 
 from . import _checks
+from ._files import sibling_temp_path
 
 USER_AGENT = "crossdomain-kit (+https://github.com/crossdomain-kit/crossdomain-kit)"
 _MD5 = re.compile(r"[0-9a-f]{32}")
@@ -121,11 +121,9 @@ def _download_once(url: str, destination: Path, md5: str | None, timeout: float,
                    progress: bool) -> None:
     """One attempt: stream to a temporary file, verify, then rename into place."""
     request = urllib.request.Request(url, headers={"User-Agent": USER_AGENT})
-    handle, temp_name = tempfile.mkstemp(dir=destination.parent, prefix=f".{destination.name}.",
-                                         suffix=".part")
-    temp = Path(temp_name)
+    temp = sibling_temp_path(destination)
     try:
-        with os.fdopen(handle, "wb") as out:
+        with open(temp, "xb") as out:
             digest = _stream(request, out, destination, timeout, progress)
             out.flush()
             os.fsync(out.fileno())

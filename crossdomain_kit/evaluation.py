@@ -414,7 +414,11 @@ def _index_counts(indices: np.ndarray, n: int) -> np.ndarray:
     return np.bincount(flat, minlength=b * n).reshape(b, n).astype(np.float64)
 
 
-def _interval(name, estimate, values, level, n_boot, stratified) -> ConfidenceInterval:
+def _interval(name, estimate, values, level, n_boot, stratified,
+              allow_undefined: bool = False) -> ConfidenceInterval:
+    if math.isnan(estimate) and allow_undefined:  # e.g. NPV when nothing is called negative
+        return ConfidenceInterval(metric=name, estimate=math.nan, low=math.nan, high=math.nan,
+                                  level=level, n_boot=n_boot, n_skipped=n_boot, stratified=stratified)
     if math.isnan(estimate):
         raise _checks.fail(f"Metric {name!r} is undefined on the full data, so it has no interval.",
                            "metric", name)
@@ -432,13 +436,17 @@ def _interval(name, estimate, values, level, n_boot, stratified) -> ConfidenceIn
 
 
 def _bootstrap_named(y, p, names, threshold, n_boot, level, stratified,
-                     seed) -> dict[str, ConfidenceInterval]:
-    """Intervals for several named metrics from the same resamples."""
+                     seed, allow_undefined: bool = False) -> dict[str, ConfidenceInterval]:
+    """Intervals for several named metrics from the same resamples.
+
+    With ``allow_undefined``, a metric undefined on the full data (NPV when no
+    example is called negative, say) gets an all-NaN interval instead of an error.
+    """
     estimates = _metric_rows(y, p, threshold, np.ones((1, y.size)), names)
     rows = [_metric_rows(y, p, threshold, _index_counts(idx, y.size), names)
             for idx in _resample_indices(y, n_boot, stratified, _generator(seed))]
     return {name: _interval(name, estimates[name][0], np.concatenate([r[name] for r in rows]),
-                            level, n_boot, stratified) for name in names}
+                            level, n_boot, stratified, allow_undefined) for name in names}
 
 
 def bootstrap_ci(y_true, y_prob, metric: str | Callable = "auc", threshold: float | None = None,
@@ -821,7 +829,8 @@ def evaluate_predictions(y_val, p_val, y_test, p_test, class_names: Sequence[str
     level = _open_fraction(level, "level")
     threshold = choose_threshold(y_v, p_v, method, target)
     calibration = reliability_curve(y_t, p_t, n_bins, strategy)
-    intervals = _bootstrap_named(y_t, p_t, METRICS, threshold, n_boot, level, bool(stratified), seed)
+    intervals = _bootstrap_named(y_t, p_t, METRICS, threshold, n_boot, level, bool(stratified), seed,
+                                 allow_undefined=True)
     return EvaluationReport(
         class_names=names, threshold=threshold, method=method, target=target,
         validation=binary_metrics(y_v, p_v, threshold), test=binary_metrics(y_t, p_t, threshold),

@@ -196,7 +196,7 @@ def load_image_folder(path: str | os.PathLike, *, positive_class: str | None = N
         _warn_shared_groups(splits, group_by)
     if "val" not in splits and val_fraction > 0:
         files, labels = splits["train"]
-        in_val = _carve_groups(_groups(files, group_by), labels, val_fraction, seed)
+        in_val = carve_groups(group_ids(files, group_by), labels, val_fraction, seed)
         splits["val"] = ([f for f, v in zip(files, in_val) if v], labels[in_val])
         splits["train"] = ([f for f, v in zip(files, in_val) if not v], labels[~in_val])
 
@@ -392,7 +392,7 @@ def _digest(file_path: str) -> str:
         return hashlib.blake2b(handle.read(), digest_size=16).hexdigest()
 
 
-def _groups(files: list[str], group_by) -> list[Hashable]:
+def group_ids(files: list[str], group_by) -> list[Hashable]:
     """Group id per file; a file without one is its own group."""
     if group_by is None:
         return list(files)
@@ -406,7 +406,7 @@ def _groups(files: list[str], group_by) -> list[Hashable]:
     return [f if g is None else ("group", g) for f, g in zip(files, groups)]
 
 
-def _carve_groups(groups: list[Hashable], labels: np.ndarray, fraction: float, seed: int) -> np.ndarray:
+def carve_groups(groups: list[Hashable], labels: np.ndarray, fraction: float, seed: int) -> np.ndarray:
     """Boolean mask of the files moved to validation: whole groups, about `fraction` of each class.
 
     A group's class is its majority label. Groups of each class are shuffled

@@ -29,7 +29,7 @@ def backbone_of(model) -> str | None:
     return name if name in backbone_names() else None
 
 
-def _as_inputs(inputs) -> DomainSplit:
+def as_prediction_inputs(inputs) -> DomainSplit:
     """Files, a folder, an array of images or a DomainSplit → an unlabelled DomainSplit."""
     if isinstance(inputs, DomainSplit):
         return inputs
@@ -93,7 +93,7 @@ def predict_proba(model, inputs, *, backbone: str | None = None, batch_size: int
         raise _checks.fail("Cannot tell the model's backbone from its name; pass `backbone=`.",
                            "backbone", backbone)
     height, width, channels = model.input_shape[1:]
-    dataset = make_pipeline(_as_inputs(inputs), backbone=None,
+    dataset = make_pipeline(as_prediction_inputs(inputs), backbone=None,
                             preprocess=get_backbone(backbone).preprocess_input(),
                             image_size=(height, width), channels=channels,
                             batch_size=batch_size, cache=False)

@@ -1079,7 +1079,7 @@ def joint_datasets(source_ds, target_ds, alpha: float | None = None, *, batch_si
 
 
 def train_joint(model, datasets, val_ds, *, weights=None, epochs: int, learning_rate: float = 1e-3,
-                optimizer="adam", batch_size: int = 32, patience: int = 3, lr_patience: int = 2,
+                base_learning_rate: float | None = None, optimizer="adam", batch_size: int = 32, patience: int = 3, lr_patience: int = 2,
                 lr_factor: float = 0.5, monitor: str = "val_auc", seed: int | None = 0,
                 jit_compile="auto", callbacks=(), verbose="auto") -> TrainingResult:
     """Train on several domains at once: ``Σ_k λ_k R_k`` over mixed batches (:func:`mix_domains`).
@@ -1098,6 +1098,8 @@ def train_joint(model, datasets, val_ds, *, weights=None, epochs: int, learning_
         weights: None or one weight per domain, summing to 1.
         epochs: most epochs (>= 1).
         learning_rate: > 0.
+        base_learning_rate: the backbone's own learning rate (> 0); None for
+            one rate everywhere.
         optimizer: Keras optimizer name or template instance.
         batch_size: size of the mixed batches.
         patience, lr_patience, lr_factor, monitor, jit_compile, callbacks,
@@ -1115,6 +1117,8 @@ def train_joint(model, datasets, val_ds, *, weights=None, epochs: int, learning_
     base_of(model)
     epochs = _checks.positive_int(epochs, "epochs")
     learning_rate = _checks.positive(learning_rate, "learning_rate")
+    if base_learning_rate is not None:
+        base_learning_rate = _checks.positive(base_learning_rate, "base_learning_rate")
     patience = _checks.positive_int(patience, "patience")
     lr_patience = _checks.positive_int(lr_patience, "lr_patience")
     lr_factor = _check_fraction_open(lr_factor, "lr_factor")
@@ -1127,7 +1131,8 @@ def train_joint(model, datasets, val_ds, *, weights=None, epochs: int, learning_
         set_global_seed(seed)
 
     with model.distribute_strategy.scope():
-        compile_classifier(model, learning_rate, optimizer=optimizer, jit_compile=jit_compile)
+        compile_classifier(model, learning_rate, optimizer=optimizer,
+                           base_learning_rate=base_learning_rate, jit_compile=jit_compile)
     recorder = _Recorder(model, monitor)
     recorder.phase = "joint"
     interrupted = _fit_until_interrupted(

@@ -9,7 +9,7 @@ def test_importing_the_package_does_not_import_tensorflow():
             "crossdomain_kit.toy_domains, crossdomain_kit.surface, crossdomain_kit.medmnist, "
             "crossdomain_kit.download, crossdomain_kit.image_folder, crossdomain_kit.backbones, "
             "crossdomain_kit.evaluation, crossdomain_kit.exercises.lesson01, "
-            "crossdomain_kit.exercises.lesson02; "
+            "crossdomain_kit.exercises.lesson02, crossdomain_kit.cli, crossdomain_kit.report; "
             "print('tensorflow' in sys.modules, 'keras' in sys.modules)")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.split() == ["False", "False"]

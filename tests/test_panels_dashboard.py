@@ -140,8 +140,6 @@ def test_a_new_dropout_or_l2_rebuilds_the_model_with_the_same_weights_and_augmen
     assert dashboard.state.results_table().rows[0][9:12] == (0.5, pytest.approx(1e-3), "yes")
 
 
-@pytest.mark.xfail(strict=True, reason="needs training.train_joint(base_learning_rate=...), "
-                                       "requested with issue 5")
 def test_backbone_learning_rate_factor_trains_with_discriminative_rates(domain):
     freezing, hyper, dashboard = _panels(domain, learning_rate=1e-3, backbone_lr_factor=0.1)
     freezing.controls["all"].click()

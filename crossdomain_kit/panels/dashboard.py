@@ -307,10 +307,10 @@ def training_dashboard(domain, freezing, hyperparameters, *, seed: int = 0,
             redraw(number)
 
         callback = JobCallback(runner.stop_requested, on_progress, on_epoch_end)
-        extra = {} if hp.base_learning_rate is None else {"base_learning_rate": hp.base_learning_rate}
         result = train_joint(model, [train_ds], val_ds, epochs=hp.epochs, learning_rate=hp.learning_rate,
-                             optimizer=hp.optimizer, batch_size=hp.batch_size, patience=hp.patience,
-                             seed=seed, callbacks=[callback], verbose=0, **extra)
+                             base_learning_rate=hp.base_learning_rate, optimizer=hp.optimizer,
+                             batch_size=hp.batch_size, patience=hp.patience, seed=seed,
+                             callbacks=[callback], verbose=0)
         threshold, validation, test = _scores(model, domain.val, domain.test, hp.batch_size)
         return RunRecord(number=number, freezing=freezing.state.description,
                          trainable_params=trainable_parameter_count(model), hyperparameters=hp,
