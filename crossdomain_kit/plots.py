@@ -525,3 +525,62 @@ def plot_lr_finder(result, ax=None):
     legend = ax.legend(loc="best")
     return {"raw": raw, "smoothed": smooth, "suggestion": suggestion, "steepest": steepest,
             "legend": legend}
+
+
+# --- Learning curves (lesson 04, the dashboard, report folders) ----------------------------
+
+def plot_learning_curves(history, axes=None, *, label: str | None = None, epoch_offset: int = 0,
+                         phases=None, best_epoch: int | None = None):
+    """Loss and AUC per epoch: training solid, validation dashed.
+
+    Call it once per run on the same two axes to draw runs one after the other.
+
+    Args:
+        history: ``{name: [value per epoch]}`` with ``loss``/``val_loss`` and
+            ``auc``/``val_auc`` (``TrainingResult.history`` or Keras's
+            ``History.history``); missing keys are skipped.
+        axes: two Axes (loss, AUC), or None for a new pyplot figure.
+        label: prefix of the legend entries (to tell runs apart).
+        epoch_offset: epochs already drawn on these axes; a solid grey line
+            marks where this run starts when it is > 0.
+        phases: one phase name per epoch; phase changes get dotted lines.
+        best_epoch: index of the epoch whose weights were kept; marked and
+            annotated on the validation curves.
+
+    Returns:
+        ``{"loss": [Line2D, ...], "auc": [Line2D, ...]}``.
+
+    Introduced in ``notebooks/04_freezing_and_hyperparameters.ipynb``.
+    """
+    import numpy as np
+    from matplotlib.ticker import MaxNLocator
+
+    if axes is None:
+        import matplotlib.pyplot as plt
+
+        axes = plt.subplots(1, 2, figsize=(10, 3.5), layout="constrained")[1]
+    loss_ax, auc_ax = axes
+    drawn = {"loss": [], "auc": []}
+    for ax, metric in ((loss_ax, "loss"), (auc_ax, "auc")):
+        for key, style, kind in ((metric, "-", "training"), (f"val_{metric}", "--", "validation")):
+            values = history.get(key)
+            if values:
+                epochs = np.arange(epoch_offset + 1, epoch_offset + len(values) + 1)
+                name = f"{label}: {kind}" if label else kind
+                drawn[metric] += ax.plot(epochs, values, style, marker="o", markersize=3, label=name)
+        validation = history.get(f"val_{metric}")
+        if best_epoch is not None and validation:
+            x, y = epoch_offset + best_epoch + 1, validation[best_epoch]
+            ax.plot(x, y, "o", color="black", markersize=6)
+            ax.annotate(f"kept {y:.3f}", (x, y), textcoords="offset points", xytext=(4, -12),
+                        fontsize="small")
+        if epoch_offset:
+            ax.axvline(epoch_offset + 0.5, color="grey", linewidth=1)
+        for i in range(1, len(phases or ())):
+            if phases[i] != phases[i - 1]:
+                ax.axvline(epoch_offset + i + 0.5, color="grey", linestyle=":", linewidth=1)
+        ax.xaxis.set_major_locator(MaxNLocator(integer=True))
+        ax.legend(loc="best", fontsize="small")
+    loss_ax.set(xlabel="epoch", ylabel="binary cross-entropy", title="loss")
+    auc_ax.set(xlabel="epoch", ylabel="ROC AUC", title="AUC")
+    return drawn

@@ -40,7 +40,6 @@ from typing import Callable, Mapping, Sequence
 
 import numpy as np
 from matplotlib.figure import Figure
-from matplotlib.ticker import MaxNLocator
 
 from . import __version__, _checks, plots
 from .evaluation import EvaluationReport, compare_before_after
@@ -144,38 +143,14 @@ def _publish(staging: Path, destination: Path) -> None:
 # --- Figures ------------------------------------------------------------------------------------
 
 def _draw_learning_curves(fig: Figure, stages: Sequence[tuple[str, object]]) -> None:
-    """Loss and AUC per epoch (train and validation), stages one after the other.
-
-    Each stage is ``(label, TrainingResult)``; phase changes are marked with a
-    dotted line and each stage's best epoch with a dot.
-    """
-    ax_loss, ax_auc = fig.subplots(1, 2)
+    """Loss and AUC per epoch of each stage ``(label, TrainingResult)``, one after the other."""
+    axes = fig.subplots(1, 2)
     offset = 0
     for label, result in stages:
-        for ax, metric in ((ax_loss, "loss"), (ax_auc, "auc")):
-            for key, style in ((metric, "-"), (f"val_{metric}", "--")):
-                values = result.history.get(key)
-                if values:
-                    epochs = np.arange(offset + 1, offset + len(values) + 1)
-                    ax.plot(epochs, values, style, marker=".",
-                            label=f"{label}: {'validation' if key.startswith('val_') else 'train'}")
-            if result.best_epoch is not None and f"val_{metric}" in result.history:
-                best = result.best_epoch
-                ax.plot(offset + best + 1, result.history[f"val_{metric}"][best], "o", color="black",
-                        markersize=6)
-        for i in range(1, len(result.phases)):
-            if result.phases[i] != result.phases[i - 1]:
-                for ax in (ax_loss, ax_auc):
-                    ax.axvline(offset + i + 0.5, color="grey", linestyle=":", linewidth=1)
-        if offset:  # a new training run starts here
-            for ax in (ax_loss, ax_auc):
-                ax.axvline(offset + 0.5, color="grey", linewidth=1)
+        plots.plot_learning_curves(result.history, axes, label=label, epoch_offset=offset,
+                             phases=result.phases, best_epoch=result.best_epoch)
         offset += len(result.phases)
-    ax_loss.set(xlabel="epoch", ylabel="binary cross-entropy", title="loss")
-    ax_auc.set(xlabel="epoch", ylabel="ROC AUC", title="AUC (black dot: best epoch kept)")
-    for ax in (ax_loss, ax_auc):
-        ax.xaxis.set_major_locator(MaxNLocator(integer=True))
-        ax.legend(loc="best", fontsize="small")
+    axes[1].set_title("AUC (black dot: best epoch kept)")
 
 
 def _panels(evaluations: Sequence[ModelEvaluation], draw: Callable) -> Figure:

@@ -31,12 +31,12 @@ from dataclasses import dataclass, field
 import ipywidgets as widgets
 import numpy as np
 from matplotlib.figure import Figure
-from matplotlib.ticker import MaxNLocator
 
 from .. import _checks
 from ..domains import Domain, DomainSplit
 from ..evaluation import BinaryMetrics, Table, binary_metrics, choose_threshold
 from ..freezing import trainable_parameter_count
+from ..plots import plot_learning_curves
 from ..inference import backbone_of, predict_proba
 from ..models import build_classifier
 from ..pipeline import make_pipeline
@@ -148,30 +148,11 @@ def _scores(model, val: DomainSplit, test: DomainSplit | None, batch_size: int =
 
 
 def _curves_figure(history: dict[str, list[float]], title: str = "") -> Figure:
-    """Loss and AUC per epoch, training solid and validation dashed, best validation AUC marked.
-
-    Args:
-        history: ``{name: [value per epoch]}`` with ``loss``/``val_loss`` and ``auc``/``val_auc``.
-        title: the figure's title.
-
-    Returns:
-        A ``matplotlib.figure.Figure`` (not managed by pyplot).
-    """
+    """Loss and AUC per epoch of the running job, the best validation AUC so far marked."""
     fig = Figure(figsize=(10, 3.3), layout="constrained")
-    loss_ax, auc_ax = fig.subplots(1, 2)
-    for ax, name in ((loss_ax, "loss"), (auc_ax, "auc")):
-        for key, style, label in ((name, "-", "training"), (f"val_{name}", "--", "validation")):
-            values = history.get(key, [])
-            ax.plot(np.arange(1, len(values) + 1), values, style, marker="o", markersize=3, label=label)
-        ax.set(xlabel="epoch", ylabel=name, title=name, xlim=(0.5, max(len(values), 2) + 0.5))
-        ax.xaxis.set_major_locator(MaxNLocator(integer=True))
-        ax.legend(loc="best", fontsize="small")
     val_auc = np.asarray(history.get("val_auc", []), dtype=float)
-    if val_auc.size and np.isfinite(val_auc).any():
-        best = int(np.nanargmax(val_auc))
-        auc_ax.axvline(best + 1, color="grey", linewidth=1)
-        auc_ax.annotate(f"best {val_auc[best]:.3f}", (best + 1, val_auc[best]), textcoords="offset points",
-                        xytext=(4, -12), fontsize="small")
+    best = int(np.nanargmax(val_auc)) if val_auc.size and np.isfinite(val_auc).any() else None
+    plot_learning_curves(history, fig.subplots(1, 2), best_epoch=best)
     if title:
         fig.suptitle(title)
     return fig
