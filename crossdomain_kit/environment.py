@@ -1,0 +1,259 @@
+"""Where the kit is running: Python, TensorFlow, Keras, GPU, Colab, profile and local data.
+
+:func:`environment_report` gathers it in one :class:`EnvironmentReport` that
+prints as a short table, so a learner (or whoever helps them) sees at a glance
+what the course will run on. :func:`find_local_datasets` lists what the data
+directory already holds (MedMNIST ``.npz`` files and image folders in the
+``train/ [val/] test/ × class/`` layout), counting files without reading or
+downloading anything.
+
+Importing this module does not import TensorFlow; :func:`environment_report`
+imports it only to look for a GPU (``check_gpu=True``).
+
+Introduced in ``notebooks/00_start_here.ipynb``.
+"""
+
+from __future__ import annotations
+
+import os
+import platform
+import sys
+from dataclasses import dataclass
+from importlib import metadata
+from pathlib import Path
+
+from . import __version__, _checks, config
+from .image_folder import _find_split_folders, _scan_split
+from .medmnist import fetch_medmnist, medmnist_info, medmnist_names
+
+_DISTRIBUTIONS = {  # package → the distribution names it is installed under, most common first
+    "tensorflow": ("tensorflow", "tensorflow-cpu", "tensorflow-macos", "tf-nightly"),
+    "keras": ("keras", "keras-nightly"),
+    "ipywidgets": ("ipywidgets",),
+}
+
+
+@dataclass(frozen=True)
+class MedmnistFile:
+    """A MedMNIST file found in the data directory.
+
+    Attributes:
+        name: the dataset, e.g. ``"pneumoniamnist"``.
+        size: its image side in pixels (28, 64, 128 or 224).
+        path: the file.
+        n_bytes: its size on disk.
+    """
+
+    name: str
+    size: int
+    path: Path
+    n_bytes: int
+
+
+@dataclass(frozen=True)
+class ImageFolderSummary:
+    """An image folder in the ``train/ [val/] test/ × class/`` layout, counted but not read.
+
+    Attributes:
+        path: the folder that holds ``train/``.
+        counts: ``{split: {class folder: number of image files}}``.
+    """
+
+    path: Path
+    counts: dict[str, dict[str, int]]
+
+    @property
+    def n_images(self) -> int:
+        """Image files over all splits and classes."""
+        return sum(sum(classes.values()) for classes in self.counts.values())
+
+
+@dataclass(frozen=True)
+class LocalDatasets:
+    """What a data directory holds (see :func:`find_local_datasets`).
+
+    Attributes:
+        data_dir: the folder that was searched.
+        exists: whether it exists.
+        medmnist: the MedMNIST files found.
+        image_folders: the image folders found (the folder itself and its subfolders).
+    """
+
+    data_dir: Path
+    exists: bool
+    medmnist: tuple[MedmnistFile, ...]
+    image_folders: tuple[ImageFolderSummary, ...]
+
+    def lines(self) -> list[str]:
+        """One line per dataset found, or one line saying there is none."""
+        if not self.exists:
+            return [f"{self.data_dir} does not exist yet (a loader that downloads creates it)"]
+        found = [f"{f.name} at {f.size} px: {f.path.name} ({f.n_bytes / 2**20:.1f} MiB)" for f in self.medmnist]
+        for folder in self.image_folders:
+            splits = "; ".join(f"{split} " + ", ".join(f"{name} {n}" for name, n in classes.items())
+                               for split, classes in folder.counts.items())
+            where = "." if folder.path == self.data_dir else folder.path.name + "/"
+            found.append(f"image folder {where}: {splits}")
+        return found or [f"no MedMNIST file and no image folder in {self.data_dir}"]
+
+
+@dataclass(frozen=True)
+class EnvironmentReport:
+    """The machine and software the kit runs on (see :func:`environment_report`).
+
+    Attributes:
+        python: Python's version, e.g. ``"3.11.9"``.
+        platform: operating system and machine, e.g. ``"Linux-6.1-x86_64"``.
+        kit: crossdomain-kit's version.
+        tensorflow, keras, ipywidgets: installed versions (None if not installed).
+        gpus: names of the GPUs TensorFlow sees (empty: CPU only); None when not checked.
+        cpu_count: logical CPU cores.
+        colab: running in Google Colab.
+        profile: ``"fast"`` or ``"default"`` (:func:`crossdomain_kit.config.profile_name`).
+        data: what the data directory holds.
+    """
+
+    python: str
+    platform: str
+    kit: str
+    tensorflow: str | None
+    keras: str | None
+    ipywidgets: str | None
+    gpus: tuple[str, ...] | None
+    cpu_count: int
+    colab: bool
+    profile: str
+    data: LocalDatasets
+
+    @property
+    def device(self) -> str:
+        """``"GPU (name, ...)"``, ``"CPU only"`` or ``"not checked"``."""
+        if self.gpus is None:
+            return "not checked"
+        return f"GPU ({', '.join(self.gpus)})" if self.gpus else "CPU only"
+
+    def rows(self) -> list[tuple[str, str]]:
+        """The report as (what, value) rows."""
+        missing = "not installed"
+        rows = [("Python", self.python), ("platform", self.platform), ("crossdomain-kit", self.kit),
+                ("TensorFlow", self.tensorflow or missing), ("Keras", self.keras or missing),
+                ("ipywidgets", self.ipywidgets or missing),
+                ("device", f"{self.device}, {self.cpu_count} CPU core(s)"),
+                ("Colab", "yes" if self.colab else "no"), ("profile", self.profile),
+                ("data directory", str(self.data.data_dir))]
+        rows += [("  found", line) for line in self.data.lines()]
+        return rows
+
+    def __str__(self) -> str:
+        width = max(len(what) for what, _ in self.rows())
+        return "\n".join(f"{what:<{width}}  {value}" for what, value in self.rows())
+
+
+def in_colab() -> bool:
+    """Whether this Python runs in Google Colab (its ``google.colab`` module is loaded)."""
+    return "google.colab" in sys.modules
+
+
+def installed_version(package: str) -> str | None:
+    """The installed version of ``tensorflow``, ``keras`` or ``ipywidgets``, without importing it.
+
+    Raises:
+        ValueError: for another package name.
+    """
+    if package not in _DISTRIBUTIONS:
+        raise _checks.fail(f"`package` must be one of {tuple(_DISTRIBUTIONS)}.", "package", package)
+    for distribution in _DISTRIBUTIONS[package]:
+        try:
+            return metadata.version(distribution)
+        except metadata.PackageNotFoundError:
+            continue
+    return None
+
+
+def _medmnist_files(folder: Path) -> list[MedmnistFile]:
+    found = []
+    for name in medmnist_names():
+        for size in sorted(int(s) for s in medmnist_info(name)["files"]):
+            try:
+                path = fetch_medmnist(name, size, folder, download=False)
+            except FileNotFoundError:
+                continue
+            found.append(MedmnistFile(name, size, path, path.stat().st_size))
+    return found
+
+
+def _image_folder(folder: Path) -> ImageFolderSummary | None:
+    try:
+        splits, _ = _find_split_folders(folder)
+        counts = {split: {name: len(files) for name, files in _scan_split(path, folder)[0].items()}
+                  for split, path in splits.items()}
+    except (ValueError, OSError):  # not the layout, or unreadable: not an image folder
+        return None
+    return ImageFolderSummary(folder, counts)
+
+
+def find_local_datasets(data_dir: str | os.PathLike | None = None) -> LocalDatasets:
+    """What a data directory already holds, without reading images or downloading.
+
+    Looks for every MedMNIST file the kit knows, under its official name or the
+    ``<name>_<size>.npz`` alias (:func:`crossdomain_kit.medmnist.fetch_medmnist`),
+    and for image folders in the layout of
+    :func:`crossdomain_kit.image_folder.load_image_folder`: the directory
+    itself and each of its visible subfolders, image files counted per split
+    and class.
+
+    Args:
+        data_dir: the folder; default :func:`crossdomain_kit.config.data_dir`
+            (``$CROSSDOMAIN_DATA_DIR`` or ``~/.crossdomain_kit/datasets``).
+
+    Returns:
+        :class:`LocalDatasets`.
+
+    Raises:
+        ValueError: if ``data_dir`` is not a path.
+
+    Introduced in ``notebooks/00_start_here.ipynb``.
+    """
+    if data_dir is not None and not isinstance(data_dir, (str, os.PathLike)):
+        raise _checks.fail("`data_dir` must be a folder path or None.", "data_dir", data_dir)
+    folder = config.data_dir(data_dir)
+    if not folder.is_dir():
+        return LocalDatasets(folder, False, (), ())
+    candidates = [folder] + sorted(Path(e.path) for e in os.scandir(folder)
+                                   if e.is_dir() and not e.name.startswith("."))
+    folders = [summary for summary in map(_image_folder, candidates) if summary is not None]
+    return LocalDatasets(folder, True, tuple(_medmnist_files(folder)), tuple(folders))
+
+
+def environment_report(data_dir: str | os.PathLike | None = None, *, check_gpu: bool = True) -> EnvironmentReport:
+    """Python, TensorFlow, Keras and ipywidgets versions, GPU, Colab, profile and local data.
+
+    Args:
+        data_dir: the data folder to describe; default
+            :func:`crossdomain_kit.config.data_dir`.
+        check_gpu: import TensorFlow (a few seconds) to list the GPUs it sees;
+            False leaves ``gpus`` None and TensorFlow unimported.
+
+    Returns:
+        :class:`EnvironmentReport`; ``print`` it for a table.
+
+    Raises:
+        ValueError: for a ``data_dir`` that is not a path or a ``check_gpu``
+            that is not a bool.
+
+    Introduced in ``notebooks/00_start_here.ipynb``.
+    """
+    if not isinstance(check_gpu, bool):
+        raise _checks.fail("`check_gpu` must be True or False.", "check_gpu", check_gpu)
+    data = find_local_datasets(data_dir)
+    gpus = None
+    if check_gpu:
+        import tensorflow as tf
+
+        gpus = tuple(tf.config.experimental.get_device_details(device).get("device_name", device.name)
+                     for device in tf.config.list_physical_devices("GPU"))
+    return EnvironmentReport(
+        python=platform.python_version(), platform=platform.platform(terse=True), kit=__version__,
+        tensorflow=installed_version("tensorflow"), keras=installed_version("keras"),
+        ipywidgets=installed_version("ipywidgets"), gpus=gpus, cpu_count=os.cpu_count() or 1,
+        colab=in_colab(), profile=config.profile_name(), data=data)
