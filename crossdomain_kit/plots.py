@@ -584,3 +584,93 @@ def plot_learning_curves(history, axes=None, *, label: str | None = None, epoch_
     loss_ax.set(xlabel="epoch", ylabel="binary cross-entropy", title="loss")
     auc_ax.set(xlabel="epoch", ylabel="ROC AUC", title="AUC")
     return drawn
+
+
+# --- Grad-CAM overlays (lesson 05) -----------------------------------------------------------
+
+def plot_grad_cam(images, heatmaps, axes=None, *, labels=None, probabilities=None, class_names=None,
+                  alpha: float = 0.4, cmap: str = "jet"):
+    """Each image in grey with its Grad-CAM heat map laid over it, one Axes per image.
+
+    Args:
+        images: array (n, h, w), (n, h, w, 1) or (n, h, w, 3) in any value
+            range, e.g. the preprocessed batch given to
+            :func:`crossdomain_kit.gradcam.grad_cam`. Each is shown in grey
+            (the mean of its channels), stretched from its own minimum to
+            maximum, so ImageNet-preprocessed X-rays display as they look.
+        heatmaps: non-negative array (n, h', w'), e.g. from ``grad_cam``; each
+            is stretched over its whole image (any resolution) and scaled by
+            its maximum.
+        axes: n Axes, or None for a new pyplot figure (up to 4 per row).
+        labels: optional true labels in {0, 1}, one per image, for the titles.
+        probabilities: optional predicted probabilities of the positive class,
+            one per image, for the titles.
+        class_names: optional (negative, positive) names for the titles.
+        alpha: opacity of the heat map in (0, 1].
+        cmap: matplotlib colour map of the heat map.
+
+    Returns:
+        dict with ``"images"`` and ``"heatmaps"`` (one ``AxesImage`` each per
+        image) and ``"titles"`` (the title ``Text`` of each Axes).
+
+    Raises:
+        ValueError: on images or heat maps of the wrong shape, a negative or
+            non-finite heat map, labels or probabilities that are not one per
+            image, bad class names, too few axes or a bad ``alpha``.
+
+    Introduced in ``notebooks/05_medical_imaging_finetune.ipynb``.
+    """
+    import numpy as np
+
+    from . import _checks
+
+    pictures = _checks.float_array(images, "images")
+    if pictures.ndim == 4 and pictures.shape[-1] in (1, 3):
+        pictures = pictures.mean(axis=-1)
+    if pictures.ndim != 3:
+        raise _checks.fail("`images` must have shape (n, h, w), (n, h, w, 1) or (n, h, w, 3).",
+                           "images", images)
+    n = len(pictures)
+    heat = _checks.float_array(heatmaps, "heatmaps", ndim=3)
+    if len(heat) != n or np.any(heat < 0):
+        raise _checks.fail(f"`heatmaps` must hold {n} non-negative maps, one per image.",
+                           "heatmaps", heat)
+    alpha = _checks.real_in(alpha, "alpha", 0.0, 1.0, low_open=True)
+    captions = [[] for _ in range(n)]
+    names = ("0", "1") if class_names is None else _checks.class_names(class_names)
+    if labels is not None:
+        labels = _checks.binary_labels(labels, "labels").astype(int).reshape(-1)
+        if labels.size != n:
+            raise _checks.fail(f"`labels` must have one entry per image ({n}).", "labels", labels)
+        for caption, label in zip(captions, labels):
+            caption.append(names[label])
+    if probabilities is not None:
+        probabilities = _checks.probabilities(probabilities, "probabilities").reshape(-1)
+        if probabilities.size != n:
+            raise _checks.fail(f"`probabilities` must have one entry per image ({n}).",
+                               "probabilities", probabilities)
+        for caption, p in zip(captions, probabilities):
+            caption.append(f"p({names[1]}) {p:.2f}")
+    if axes is None:
+        import matplotlib.pyplot as plt
+
+        cols = min(n, 4)
+        rows = -(-n // cols)
+        axes = plt.subplots(rows, cols, figsize=(2.6 * cols, 2.8 * rows), squeeze=False)[1].ravel()
+    axes = list(np.ravel(axes))
+    if len(axes) < n:
+        raise _checks.fail(f"`axes` must hold at least one Axes per image ({n}).", "axes", axes)
+    drawn = {"images": [], "heatmaps": [], "titles": []}
+    for ax, picture, heat_map, caption in zip(axes, pictures, heat, captions):
+        height, width = picture.shape
+        low, high = float(picture.min()), float(picture.max())
+        drawn["images"].append(ax.imshow(picture, cmap="gray", vmin=low, vmax=max(high, low + 1e-12)))
+        peak = heat_map.max()
+        drawn["heatmaps"].append(ax.imshow(heat_map / peak if peak > 0 else heat_map, cmap=cmap,
+                                           alpha=alpha, vmin=0.0, vmax=1.0, interpolation="bilinear",
+                                           extent=(-0.5, width - 0.5, height - 0.5, -0.5)))
+        drawn["titles"].append(ax.set_title(" · ".join(caption), fontsize="small"))
+        ax.set_axis_off()
+    for ax in axes[n:]:
+        ax.set_axis_off()
+    return drawn
