@@ -424,7 +424,19 @@ def test_the_head_optimizer_cannot_use_a_schedule():
         DiscriminativeOptimizer(keras.optimizers.Adam(schedule), 1e-3, ["logit/kernel"])
 
 
-def test_discriminative_rates_under_xla():
+@pytest.fixture
+def without_op_determinism():
+    """Keras turns XLA off while op determinism is on, which earlier seeded tests may leave on."""
+    from tensorflow.python.framework import config as tf_config
+
+    was_on = tf_config.is_op_determinism_enabled()
+    tf_config.disable_op_determinism()
+    yield
+    if was_on:
+        tf_config.enable_op_determinism()
+
+
+def test_discriminative_rates_under_xla(without_op_determinism):
     model = compile_classifier(_cnn(), 1e-2, base_learning_rate=0.0, jit_compile=True)
     base, logit = base_of(model).trainable_weights, model.get_layer("logit")
     before, head_before = _values(base), logit.kernel.numpy().copy()

@@ -1,5 +1,7 @@
 """Headless tests of the freezing panel (crossdomain_kit.panels.freezing)."""
 
+import re
+
 import ipywidgets as widgets
 import pytest
 
@@ -164,7 +166,8 @@ def test_blocks_of_keras_applications_start_where_from_layer_can_start(backbone,
     model = build_classifier(backbone, (32, 32, 3), **kwargs)
     panel = freezing_panel(model)
     blocks = panel.state.blocks
-    assert [b.name for b in blocks] == expected
+    # Keras numbers auto-named layers per process: "normalization_3" after three EfficientNets
+    assert [re.sub(r"_\d+$", "", b.name) if b is blocks[0] else b.name for b in blocks] == expected
     if backbone == "mobilenetv2":  # bn_Conv1 joins the convolution it normalises
         assert blocks[0].layers == ("Conv1", "bn_Conv1")
     panel.controls["blocks"][expected[-2]].value = True
