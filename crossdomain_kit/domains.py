@@ -8,7 +8,7 @@ Introduced in ``notebooks/03_transfer_across_domains.ipynb``.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 import numpy as np
 
@@ -78,6 +78,55 @@ class DomainSplit:
     def class_counts(self) -> dict[str, int]:
         """Number of examples per class name."""
         return {name: int(np.sum(self.labels == i)) for i, name in enumerate(self.class_names)}
+
+    def take(self, indices) -> DomainSplit:
+        """The examples at ``indices``, in that order, as a new split of the same domain.
+
+        Args:
+            indices: non-empty 1-D sequence of integer positions in this split
+                (negative positions count from the end, as in NumPy).
+
+        Returns:
+            A :class:`DomainSplit` with the same class names, domain and split
+            name, holding images or files as this one does.
+
+        Raises:
+            ValueError: for indices that are empty, not integers, not 1-D or
+                out of range.
+
+        Introduced in ``notebooks/05_medical_imaging_finetune.ipynb``.
+        """
+        positions = np.asarray(indices)
+        if positions.ndim != 1 or positions.size == 0 or not np.issubdtype(positions.dtype, np.integer):
+            raise _checks.fail("`indices` must be a non-empty 1-D sequence of integers.", "indices", indices)
+        if positions.min() < -len(self) or positions.max() >= len(self):
+            raise _checks.fail(f"`indices` must lie in [-{len(self)}, {len(self)}) for a split of "
+                               f"{len(self)} examples.", "indices", indices)
+        return replace(self, labels=self.labels[positions],
+                       images=None if self.images is None else self.images[positions],
+                       files=None if self.files is None else tuple(self.files[i] for i in positions))
+
+    def sample(self, n: int, seed: int = 0) -> DomainSplit:
+        """At most ``n`` examples drawn at random without replacement, in their original order.
+
+        Args:
+            n: the most examples to keep (>= 1); the whole split when it has no more.
+            seed: seed of the draw (>= 0).
+
+        Returns:
+            A :class:`DomainSplit` of ``min(n, len(self))`` examples (this split
+            itself when nothing is dropped).
+
+        Raises:
+            ValueError: for ``n`` < 1 or a bad ``seed``.
+
+        Introduced in ``notebooks/05_medical_imaging_finetune.ipynb``.
+        """
+        n = _checks.positive_int(n, "n")
+        seed = _checks.seed(seed)
+        if n >= len(self):
+            return self
+        return self.take(np.sort(np.random.default_rng(seed).permutation(len(self))[:n]))
 
     def __repr__(self) -> str:
         kind = f"images{self.images.shape}" if self.images is not None else f"{len(self.files)} files"

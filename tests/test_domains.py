@@ -44,3 +44,45 @@ def test_task_accepts_one_or_several_sources():
     assert TransferTask(sources=[a, b], target=b).source is a
     with pytest.raises(ValueError, match="at least one"):
         TransferTask(sources=[], target=b)
+
+
+def test_take_keeps_images_or_files_with_their_labels():
+    images = np.arange(5)[:, None, None, None] * np.ones((5, 2, 2, 1), np.uint8)
+    split = DomainSplit(labels=[0, 1, 1, 0, 1], images=images, class_names=("normal", "pneumonia"),
+                        domain="chest", split="test")
+    part = split.take([4, 0, -2])
+    assert part.labels.tolist() == [1, 0, 0] and part.images[:, 0, 0, 0].tolist() == [4, 0, 3]
+    assert (part.class_names, part.domain, part.split) == (split.class_names, "chest", "test")
+    on_disk = DomainSplit(labels=[0, 1, 1], files=["a.png", "b.png", "c.png"])
+    picked = on_disk.take(np.array([2, 1]))
+    assert picked.files == ("c.png", "b.png") and picked.images is None and picked.labels.tolist() == [1, 1]
+    assert len(split) == 5 and on_disk.files == ("a.png", "b.png", "c.png")  # the originals are untouched
+
+
+@pytest.mark.parametrize("indices, match", [
+    ([], r"non-empty 1-D"),
+    ([0.5, 1.0], r"integers"),
+    ([[0, 1]], r"1-D"),
+    ([0, 4], r"\[-4, 4\) for a split of 4 examples. Received: indices=\[0, 4\]"),
+    ([-5], r"Received: indices=\[-5\]"),
+])
+def test_take_rejects_bad_indices(indices, match):
+    with pytest.raises(ValueError, match=match):
+        _split().take(indices)
+
+
+def test_sample_is_seeded_ordered_and_without_repeats():
+    split = DomainSplit(labels=np.arange(100) % 2, files=[f"{i:03d}.png" for i in range(100)])
+    a, b, c = split.sample(30, seed=1), split.sample(30, seed=1), split.sample(30, seed=2)
+    assert len(a) == 30 and a.files == b.files and a.files != c.files
+    assert list(a.files) == sorted(set(a.files))
+    assert all(int(f[:3]) % 2 == label for f, label in zip(a.files, a.labels))
+    assert split.sample(100) is split and split.sample(500) is split
+
+
+@pytest.mark.parametrize("kwargs, match", [
+    (dict(n=0), r"Received: n=0"), (dict(n=2.0), r"Received: n=2.0"), (dict(n=2, seed=-1), r"Received: seed=-1"),
+])
+def test_sample_rejects_bad_arguments(kwargs, match):
+    with pytest.raises(ValueError, match=match):
+        _split().sample(**kwargs)
