@@ -27,7 +27,7 @@ profile trains for one or two epochs.
 
 Importing this module imports TensorFlow and Keras.
 
-Introduced in ``notebooks/07_transfer_recipes.ipynb``.
+Introduced in ``notebooks/07_beyond_fine_tuning.ipynb``.
 """
 
 from __future__ import annotations
@@ -129,7 +129,7 @@ def _clock() -> tuple[float, float]:
 # --- From scratch ---------------------------------------------------------------------------------
 
 def train_small_cnn(domain: Domain, *, seed: int = 0, epochs: int | None = None,
-                    batch_size: int = 64, learning_rate: float = 2e-3, patience: int | None = None,
+                    batch_size: int = 128, learning_rate: float = 3e-3, patience: int | None = None,
                     callbacks=(), verbose=0) -> RecipeResult:
     """The kit's recommended CPU recipe: the small CNN from scratch on one domain.
 
@@ -158,7 +158,7 @@ def train_small_cnn(domain: Domain, *, seed: int = 0, epochs: int | None = None,
         ValueError: for a domain without a validation split, one class in
             validation, or a bad seed, epochs, batch size or learning rate.
 
-    Introduced in ``notebooks/07_transfer_recipes.ipynb``.
+    Introduced in ``notebooks/07_beyond_fine_tuning.ipynb``.
     """
     domain = _check_domain(domain, "domain")
     seed = _checks.seed(seed)
@@ -192,7 +192,7 @@ def pretrain(source_domain: Domain, *, seed: int = 0, epochs: int | None = None,
     Raises:
         ValueError: as :func:`train_small_cnn`.
 
-    Introduced in ``notebooks/07_transfer_recipes.ipynb``.
+    Introduced in ``notebooks/07_beyond_fine_tuning.ipynb``.
     """
     result = train_small_cnn(_check_domain(source_domain, "source_domain"), seed=seed, epochs=epochs,
                              callbacks=callbacks, verbose=verbose)
@@ -202,11 +202,11 @@ def pretrain(source_domain: Domain, *, seed: int = 0, epochs: int | None = None,
 
 # --- Transfer and its baseline ------------------------------------------------------------------------
 
-def _copy(model) -> keras.Model:
-    """A new classifier with the same architecture and weights (the original stays as it is)."""
-    clone = keras.models.clone_model(model)
-    clone.set_weights(model.get_weights())
-    return clone
+def _fresh_head_copy(model, seed: int) -> keras.Model:
+    """A new classifier with ``model``'s backbone weights and a fresh head (``model`` stays as it is)."""
+    copy = build_classifier(BACKBONE, model.input_shape[1:], seed=seed)
+    base_of(copy).set_weights(base_of(model).get_weights())
+    return copy
 
 
 def _target_budget(head_epochs, finetune_epochs) -> tuple[int, int]:
@@ -214,8 +214,8 @@ def _target_budget(head_epochs, finetune_epochs) -> tuple[int, int]:
 
 
 def transfer(pretrained, target_domain: Domain, *, seed: int = 0, head_epochs: int | None = None,
-             finetune_epochs: int | None = None, batch_size: int = 32, callbacks=(),
-             verbose=0) -> RecipeResult:
+             finetune_epochs: int | None = None, batch_size: int = 32, head_learning_rate: float = 3e-3,
+             finetune_learning_rate: float = 1e-3, callbacks=(), verbose=0) -> RecipeResult:
     """Fine-tune a pretrained classifier on a target domain, in two phases.
 
     Phase 1 trains a fresh head on the frozen backbone; phase 2 trains
@@ -245,7 +245,7 @@ def transfer(pretrained, target_domain: Domain, *, seed: int = 0, head_epochs: i
             a validation split, one class in validation, or a bad seed,
             epochs or batch size.
 
-    Introduced in ``notebooks/07_transfer_recipes.ipynb``.
+    Introduced in ``notebooks/07_beyond_fine_tuning.ipynb``.
     """
     model = pretrained.model if isinstance(pretrained, RecipeResult) else pretrained
     if not isinstance(model, keras.Model):
@@ -255,12 +255,13 @@ def transfer(pretrained, target_domain: Domain, *, seed: int = 0, head_epochs: i
     domain = _check_domain(target_domain, "target_domain")
     seed = _checks.seed(seed)
     head_epochs, finetune_epochs = _target_budget(head_epochs, finetune_epochs)
-    model = _copy(model)
+    model = _fresh_head_copy(model, seed)
     size = int(model.input_shape[1])
     train_ds, val_ds = _datasets(domain, batch_size=batch_size, seed=seed, image_size=size)
     start = _clock()
     training = fine_tune(model, train_ds, val_ds, head_epochs=head_epochs, finetune_epochs=finetune_epochs,
-                         head_learning_rate=3e-3, finetune_learning_rate=3e-4,
+                         head_learning_rate=head_learning_rate,
+                         finetune_learning_rate=finetune_learning_rate,
                          unfreeze={"policy": "all", "train_batchnorm": True},
                          patience=max(head_epochs, finetune_epochs),
                          seed=seed, callbacks=list(callbacks), verbose=verbose)
@@ -295,7 +296,7 @@ def scratch_baseline(target_domain: Domain, *, seed: int = 0, head_epochs: int |
     Raises:
         ValueError: as :func:`transfer`.
 
-    Introduced in ``notebooks/07_transfer_recipes.ipynb``.
+    Introduced in ``notebooks/07_beyond_fine_tuning.ipynb``.
     """
     domain = _check_domain(target_domain, "target_domain")
     seed = _checks.seed(seed)
