@@ -828,40 +828,35 @@ def _demo_domains(args):
 
 def _demo(args) -> None:
     from .evaluation import compare_before_after
+    from .recipes import pretrain, transfer
     from .report import check_output_folder, write_report
 
     out = check_output_folder(args.out)
     source, target, note = _demo_domains(args)
     print(note)
-    size = int(source.train.images.shape[1])
-    plan = _Plan("small_cnn", size, None, False, config.pick(default=8, fast=1), 1e-3, 64, {"policy": "all"})
-    model = _build(plan, args.seed)
     print(f"1/2 Pretraining a small CNN on the source domain {source.name} ({len(source.train)} images).")
-    train_ds, val_ds = _pipelines(source, "small_cnn", size, plan.batch_size, args.seed)
-    pretraining = _train(model, plan, train_ds, val_ds, source.train.labels, args.seed, "pretraining")
-    before = _evaluation("source model", model, target, plan.batch_size, args.seed)
+    pretrained = pretrain(source, seed=args.seed, epochs=config.pick(default=8, fast=1),
+                          callbacks=[_progress("pretraining")])
+    before = _evaluation("source model", pretrained.model, target, 64, args.seed)
 
-    # BatchNorm re-estimated on the target: its images (ultrasound, another scanner) have other
-    # statistics; learning rates found on the real pair (target test AUC about 0.88 at 28 px).
-    plan.pretrained, plan.epochs, plan.batch_size = True, config.pick(default=20, fast=2), 32
-    plan.learning_rate, plan.freeze = 3e-3, {"policy": "all", "train_batchnorm": True}
-    plan.weights = f"pretrained on {source.name}"
+    # The kit's transfer recipe: a new head on the frozen backbone, then every layer, BatchNorm
+    # included (the target's images come from another scanner, with other statistics).
     print(f"2/2 Fine-tuning it on the target domain {target.name} ({len(target.train)} images).")
-    train_ds, val_ds = _pipelines(target, "small_cnn", size, plan.batch_size, args.seed)
-    finetuning = _train(model, plan, train_ds, val_ds, target.train.labels, args.seed, "fine-tuning")
-    after = _evaluation("fine-tuned", model, target, plan.batch_size, args.seed)
+    tuned = transfer(pretrained, target, seed=args.seed, callbacks=[_progress("fine-tuning")])
+    after = _evaluation("fine-tuned", tuned.model, target, 64, args.seed)
 
     print(f"\nTest metrics on the target domain {target.name} (threshold chosen on its validation split):")
     print(compare_before_after(before.report, after.report, labels=(before.name, after.name)))
     context = {"command": "demo", "source": source.name, "target": target.name,
-               "settings": {"backbone": "small_cnn", "image_size": size, "seed": args.seed,
-                            "profile": config.profile_name(), "fine_tuning": plan.as_dict(),
+               "settings": {"backbone": "small_cnn", "image_size": tuned.settings["image_size"],
+                            "seed": args.seed, "profile": config.profile_name(),
+                            "pretraining": pretrained.settings, "fine_tuning": tuned.settings,
                             "splits": {d.name: {s: len(x) for s, x in d.splits().items()}
                                        for d in (source, target)}}}
     folder = write_report(out, f"Transfer demo: {source.name} -> {target.name}", after, before,
-                          stages=[(f"pretraining on {source.name}", pretraining),
-                                  (f"fine-tuning on {target.name}", finetuning)],
-                          context=context, notes=[note], files={"model.keras": _save_model(model)})
+                          stages=[(f"pretraining on {source.name}", pretrained.training),
+                                  (f"fine-tuning on {target.name}", tuned.training)],
+                          context=context, notes=[note], files={"model.keras": _save_model(tuned.model)})
     print(f"\nReport: {folder}/report.md (metrics.json, plots, model.keras)")
 
 
