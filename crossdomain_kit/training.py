@@ -561,13 +561,46 @@ def make_train_step(model, optimizer, loss_fn, metrics: dict | None = None, *, j
 
     Introduced in ``notebooks/04_freezing_and_hyperparameters.ipynb``.
     """
+    def supervised(batch):
+        x, y, sample_weight = keras.utils.unpack_x_y_sample_weight(batch)
+        logits = model(x, training=True)
+        return loss_fn(y, logits, sample_weight=sample_weight), y, logits
+
+    return make_objective_step(model, optimizer, supervised, metrics, jit_compile=jit_compile)
+
+
+def make_objective_step(model, optimizer, objective, metrics: dict | None = None, *, jit_compile="auto"):
+    """One optimisation step of any objective: the extension point of :func:`make_train_step`.
+
+    ``objective(batch)`` runs under the tape and returns ``(loss, labels,
+    logits)``: the loss to minimise (the layers' regularisation penalties are
+    added to it), and the labels and logits the metrics are updated with.
+    :func:`make_train_step` is this step with the supervised objective
+    ``loss_fn(y, model(x, training=True))``; domain adaptation
+    (:mod:`crossdomain_kit.adaptation`) adds an alignment term computed on a
+    source and a target batch.
+
+    Args:
+        model: the Keras model whose trainable weights the step updates (for
+            an objective that uses several models sharing layers, the one that
+            holds all their weights).
+        optimizer: a Keras optimizer built on ``model.trainable_variables``
+            (a ``LossScaleOptimizer`` under mixed precision).
+        objective: function of one batch returning ``(loss, labels, logits)``.
+        metrics: as in :func:`make_train_step`.
+        jit_compile: ``"auto"``, True or False.
+
+    Returns:
+        A compiled function ``step(batch) -> loss``.
+
+    Introduced in ``notebooks/07_beyond_fine_tuning.ipynb``.
+    """
     metrics = metrics or {}
 
     def replica_step(batch):
-        x, y, sample_weight = keras.utils.unpack_x_y_sample_weight(batch)
         with tf.GradientTape() as tape:
-            logits = model(x, training=True)
-            loss = loss_fn(y, logits, sample_weight=sample_weight) + _regularization_loss(model)
+            loss, y, logits = objective(batch)
+            loss = loss + _regularization_loss(model)
             scaled_loss = optimizer.scale_loss(loss)  # mixed precision: scaled up against underflow
         gradients = tape.gradient(scaled_loss, model.trainable_variables)
         optimizer.apply(gradients, model.trainable_variables)
@@ -731,8 +764,50 @@ def train_with_tape(model, train_ds, val_ds, epochs: int, optimizer, *, monitor:
     test_step = make_test_step(model, loss_fn, metrics)
     train_data, val_data = _distributed(train_ds, model), _distributed(val_ds, model)
 
+    return run_epochs(model, train_data, val_data, epochs, train_step, test_step, metrics,
+                      optimizer=optimizer, phase="tape", monitor=monitor, verbose=verbose)
+
+
+def run_epochs(model, train_data, val_data, epochs: int, train_step, test_step, metrics: dict, *,
+               optimizer, phase: str = "tape", monitor: str = "val_auc", restore_best: bool = False,
+               verbose: bool = True) -> TrainingResult:
+    """The epoch loop of :func:`train_with_tape`, for any train and test step.
+
+    Each epoch runs :func:`train_epoch` then :func:`evaluate` (its metrics
+    prefixed ``val_``), records them, and keeps the weights of the best epoch
+    by ``monitor``; Ctrl-C restores those weights and ends the loop. The
+    extension point for trainers with their own step
+    (:func:`make_objective_step`), e.g. :func:`crossdomain_kit.adaptation.train_adapted`.
+
+    Args:
+        model: the model whose weights are recorded and restored (the
+            classifier, when the step trains a larger model around it).
+        train_data, val_data: batches for ``train_step`` and ``test_step``.
+        epochs: number of epochs (>= 1).
+        train_step, test_step: from :func:`make_train_step` or
+            :func:`make_objective_step`, and :func:`make_test_step`, both
+            built with ``metrics``.
+        metrics: the steps' metrics.
+        optimizer: the optimizer of ``train_step`` (its learning rate is recorded).
+        phase: the name of these epochs in the result.
+        monitor: the validation metric that picks the best epoch.
+        restore_best: end with the best epoch's weights (as ``fit`` with
+            ``EarlyStopping(restore_best_weights=True)``); False: the last
+            epoch's, as a plain ``fit``.
+        verbose: show a progress bar over the epochs.
+
+    Returns:
+        :class:`TrainingResult`.
+
+    Raises:
+        ValueError: for epochs < 1 or a bad monitor.
+
+    Introduced in ``notebooks/07_beyond_fine_tuning.ipynb``.
+    """
+    epochs = _checks.positive_int(epochs, "epochs")
+    monitor = _check_monitor(monitor)
     recorder = _Recorder(model, monitor, optimizer=optimizer)
-    recorder.phase = "tape"
+    recorder.phase = phase
     interrupted = False
     bar = tqdm(range(epochs), desc="epochs", disable=not verbose)
     try:
@@ -745,10 +820,11 @@ def train_with_tape(model, train_ds, val_ds, epochs: int, optimizer, *, monitor:
             bar.set_postfix({name: f"{value:.4f}" for name, value in logs.items()})
     except KeyboardInterrupt:
         interrupted = True
-        recorder.restore_best()
         recorder.report_interrupt()
     finally:
         bar.close()
+    if interrupted or restore_best:
+        recorder.restore_best()
     return recorder.result(interrupted)
 
 

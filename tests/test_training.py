@@ -538,3 +538,45 @@ def test_training_runs_under_a_mirrored_strategy_and_the_tape_loop_still_equals_
     for name, values in fresh_process["fit"].items():
         np.testing.assert_allclose(fresh_process["tape"][name], values, rtol=1e-5, atol=1e-6, err_msg=name)
     assert fresh_process["weight_gap"] < 1e-5
+
+
+# --- Extension points: any objective, the epoch loop (lesson 07) -------------------------------------
+
+def test_make_objective_step_with_the_supervised_objective_is_make_train_step():
+    loss_fn = keras.losses.BinaryCrossentropy(from_logits=True)
+    models = [_model(l2=0.01), _model(l2=0.01)]
+    optimizers = [keras.optimizers.Adam(1e-3) for _ in models]
+    for model, optimizer in zip(models, optimizers):
+        optimizer.build(model.trainable_variables)
+
+    def supervised(batch):
+        x, y = batch
+        logits = models[1](x, training=True)
+        return loss_fn(y, logits), y, logits
+
+    steps = [training.make_train_step(models[0], optimizers[0], loss_fn),
+             training.make_objective_step(models[1], optimizers[1], supervised)]
+    for batch in _ds(16).take(2):
+        assert float(steps[0](batch)) == pytest.approx(float(steps[1](batch)), rel=1e-6)
+    for a, b in zip(*(m.get_weights() for m in models)):
+        np.testing.assert_allclose(a, b, rtol=1e-6, atol=1e-7)
+
+
+def test_run_epochs_records_its_phase_and_can_end_with_the_best_epoch():
+    model = _model()
+    optimizer = keras.optimizers.Adam(1e-3)
+    optimizer.build(model.trainable_variables)
+    loss_fn = keras.losses.BinaryCrossentropy(from_logits=True)
+    metrics = training.classifier_metrics()
+    steps = (training.make_train_step(model, optimizer, loss_fn, metrics),
+             training.make_test_step(model, loss_fn, metrics))
+    result = training.run_epochs(model, _ds(), _ds(seed=1), 3, *steps, metrics, optimizer=optimizer,
+                                 phase="custom", restore_best=True, verbose=False)
+    assert result.phases == ["custom"] * 3 and result.history["learning_rate"] == [pytest.approx(1e-3)] * 3
+    best = result.history["val_auc"][result.best_epoch]
+    assert best == max(result.history["val_auc"])
+    logs = training.evaluate(_ds(seed=1), steps[1], metrics)
+    assert logs["auc"] == pytest.approx(best, abs=1e-6)       # the best epoch's weights are back
+    with pytest.raises(ValueError, match="Received: monitor='auc'"):
+        training.run_epochs(model, _ds(), _ds(seed=1), 1, *steps, metrics, optimizer=optimizer,
+                            monitor="auc")
