@@ -704,7 +704,8 @@ def _optimizer_for(model, optimizer):
 
 
 def train_with_tape(model, train_ds, val_ds, epochs: int, optimizer, *, monitor: str = "val_auc",
-                    seed: int | None = 0, verbose: bool = True) -> TrainingResult:
+                    patience: int | None = None, restore_best: bool = False, seed: int | None = 0,
+                    verbose: bool = True) -> TrainingResult:
     """Train with an explicit ``tf.GradientTape`` loop; same result as ``compile`` + ``fit``.
 
     Equivalent to compiling ``model`` with ``optimizer``, the from-logits
@@ -729,6 +730,11 @@ def train_with_tape(model, train_ds, val_ds, epochs: int, optimizer, *, monitor:
             re-created from its config inside the model's distribution
             strategy scope if it was made outside it (and not yet used).
         monitor: metric that picks the best epoch (kept after Ctrl-C).
+        patience: stop after this many epochs without a better ``monitor``
+            (early stopping, as :func:`run_epochs`); None trains every epoch.
+        restore_best: end with the best epoch's weights; together with
+            ``patience`` this is ``fit`` with
+            ``EarlyStopping(patience=..., restore_best_weights=True)``.
         seed: seeds the global random generators (:func:`set_global_seed`);
             None leaves them alone.
         verbose: show a progress bar over the epochs.
@@ -739,7 +745,7 @@ def train_with_tape(model, train_ds, val_ds, epochs: int, optimizer, *, monitor:
     Raises:
         ValueError: for a bad dataset, validation data with one class only,
             epochs < 1, an optimizer that is not a Keras optimizer, or a bad
-            monitor or seed.
+            monitor, patience or seed.
 
     Introduced in ``notebooks/04_freezing_and_hyperparameters.ipynb``.
     """
@@ -749,6 +755,7 @@ def train_with_tape(model, train_ds, val_ds, epochs: int, optimizer, *, monitor:
         raise _checks.fail("`optimizer` must be a Keras optimizer instance, e.g. "
                            "keras.optimizers.Adam(1e-3).", "optimizer", optimizer)
     monitor = _check_monitor(monitor)
+    patience = _check_patience(patience)
     seed = _checks.seed(seed, allow_none=True)
     _check_validation(val_ds)
     if seed is not None:
@@ -765,12 +772,17 @@ def train_with_tape(model, train_ds, val_ds, epochs: int, optimizer, *, monitor:
     train_data, val_data = _distributed(train_ds, model), _distributed(val_ds, model)
 
     return run_epochs(model, train_data, val_data, epochs, train_step, test_step, metrics,
-                      optimizer=optimizer, phase="tape", monitor=monitor, verbose=verbose)
+                      optimizer=optimizer, phase="tape", monitor=monitor, patience=patience,
+                      restore_best=restore_best, verbose=verbose)
+
+
+def _check_patience(patience) -> int | None:
+    return None if patience is None else _checks.positive_int(patience, "patience")
 
 
 def run_epochs(model, train_data, val_data, epochs: int, train_step, test_step, metrics: dict, *,
-               optimizer, phase: str = "tape", monitor: str = "val_auc", restore_best: bool = False,
-               verbose: bool = True) -> TrainingResult:
+               optimizer, phase: str = "tape", monitor: str = "val_auc", patience: int | None = None,
+               restore_best: bool = False, verbose: bool = True) -> TrainingResult:
     """The epoch loop of :func:`train_with_tape`, for any train and test step.
 
     Each epoch runs :func:`train_epoch` then :func:`evaluate` (its metrics
@@ -791,6 +803,9 @@ def run_epochs(model, train_data, val_data, epochs: int, train_step, test_step, 
         optimizer: the optimizer of ``train_step`` (its learning rate is recorded).
         phase: the name of these epochs in the result.
         monitor: the validation metric that picks the best epoch.
+        patience: early stopping: end the loop after this many epochs in a
+            row without a better ``monitor`` (``EarlyStopping``'s patience);
+            None runs every epoch.
         restore_best: end with the best epoch's weights (as ``fit`` with
             ``EarlyStopping(restore_best_weights=True)``); False: the last
             epoch's, as a plain ``fit``.
@@ -800,12 +815,15 @@ def run_epochs(model, train_data, val_data, epochs: int, train_step, test_step, 
         :class:`TrainingResult`.
 
     Raises:
-        ValueError: for epochs < 1 or a bad monitor.
+        ValueError: for epochs < 1, a bad monitor or a patience that is not
+            None or an integer >= 1.
 
-    Introduced in ``notebooks/07_beyond_fine_tuning.ipynb``.
+    Introduced in ``notebooks/07_beyond_fine_tuning.ipynb`` (``patience`` in
+    ``notebooks/06_overfitting_controls.ipynb``).
     """
     epochs = _checks.positive_int(epochs, "epochs")
     monitor = _check_monitor(monitor)
+    patience = _check_patience(patience)
     recorder = _Recorder(model, monitor, optimizer=optimizer)
     recorder.phase = phase
     interrupted = False
@@ -818,6 +836,9 @@ def run_epochs(model, train_data, val_data, epochs: int, train_step, test_step, 
                          for name, value in evaluate(val_data, test_step, metrics).items()})
             recorder.on_epoch_end(epoch, logs)
             bar.set_postfix({name: f"{value:.4f}" for name, value in logs.items()})
+            last_better = -1 if recorder.best_epoch is None else recorder.best_epoch
+            if patience is not None and epoch - last_better >= patience:
+                break
     except KeyboardInterrupt:
         interrupted = True
         recorder.report_interrupt()

@@ -580,3 +580,31 @@ def test_run_epochs_records_its_phase_and_can_end_with_the_best_epoch():
     with pytest.raises(ValueError, match="Received: monitor='auc'"):
         training.run_epochs(model, _ds(), _ds(seed=1), 1, *steps, metrics, optimizer=optimizer,
                             monitor="auc")
+
+
+def _frozen_logistic():
+    """Flatten → Dense(1): no BatchNormalization, so at learning rate 0 nothing changes between epochs."""
+    return keras.Sequential([keras.Input((SIZE, SIZE, 1)), keras.layers.Flatten(), keras.layers.Dense(1)])
+
+
+def test_patience_stops_the_loop_after_that_many_epochs_without_improvement():
+    model = _frozen_logistic()
+    result = training.train_with_tape(model, _ds(), _ds(seed=1), 10, keras.optimizers.SGD(0.0),
+                                      monitor="val_loss", patience=2, verbose=False)
+    assert result.epochs == 3 and result.best_epoch == 0     # val_loss never improves after epoch 1
+    assert not result.interrupted
+    with pytest.raises(ValueError, match="Received: patience=0$"):
+        training.train_with_tape(model, _ds(), _ds(seed=1), 1, keras.optimizers.SGD(0.0), patience=0)
+
+
+def test_train_with_tape_with_patience_and_restore_best_is_early_stopping():
+    model = _model()
+    result = training.train_with_tape(model, _ds(training_=True), _ds(seed=1), 6,
+                                      keras.optimizers.Adam(1e-2), monitor="val_loss", patience=2,
+                                      restore_best=True, verbose=False)
+    losses = result.history["val_loss"]
+    assert result.best_epoch == int(np.argmin(losses))
+    assert result.epochs == 6 or result.epochs == result.best_epoch + 3
+    metrics = training.classifier_metrics()
+    test_step = training.make_test_step(model, keras.losses.BinaryCrossentropy(from_logits=True), metrics)
+    assert training.evaluate(_ds(seed=1), test_step, metrics)["loss"] == pytest.approx(min(losses), rel=1e-5)
