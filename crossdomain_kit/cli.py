@@ -774,19 +774,6 @@ def _fetch(args) -> None:
 
 # --- demo ----------------------------------------------------------------------------------------------
 
-def _subset(split, n: int, seed: int):
-    """At most ``n`` examples of an in-memory split, drawn at random (order kept)."""
-    import numpy as np
-
-    from .domains import DomainSplit
-
-    if len(split) <= n:
-        return split
-    keep = np.sort(np.random.default_rng(seed).permutation(len(split))[:n])
-    return DomainSplit(labels=split.labels[keep], images=split.images[keep], class_names=split.class_names,
-                       domain=split.domain, split=split.split)
-
-
 def _demo_domains(args):
     """(source, target, note): PneumoniaMNIST → BreastMNIST when present, else the synthetic domains."""
     from .domains import Domain
@@ -804,8 +791,8 @@ def _demo_domains(args):
         source = load_medmnist_domain("pneumoniamnist", 28, folder, download=False)
         target = load_medmnist_domain("breastmnist", 28, folder, download=False)
         n = config.pick(default=len(source.train), fast=600)
-        source = Domain(source.name, _subset(source.train, n, args.seed),
-                        _subset(source.val, config.pick(default=len(source.val), fast=200), args.seed),
+        source = Domain(source.name, source.train.sample(n, args.seed),
+                        source.val.sample(config.pick(default=len(source.val), fast=200), args.seed),
                         source.test)
         note = (f"Real data: PneumoniaMNIST (paediatric chest X-rays) -> BreastMNIST (breast "
                 f"ultrasound), 28 px, from {folder}.")
