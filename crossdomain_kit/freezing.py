@@ -252,6 +252,51 @@ def trainable_parameter_count(model) -> int:
     return _size(model.trainable_weights)
 
 
+def snapshot_weights(model) -> dict[str, np.ndarray]:
+    """A copy of every weight of ``model``, BatchNorm's moving statistics included, by path.
+
+    Take one before training and pass it to :func:`changed_weights` after.
+
+    Args:
+        model: a Keras model (or layer).
+
+    Returns:
+        ``{weight path: NumPy copy}``, e.g. ``"block1_bn/moving_mean"``.
+
+    Raises:
+        ValueError: if ``model`` has no ``weights``.
+
+    Introduced in ``notebooks/04_freezing_hyperparameters_lab.ipynb``.
+    """
+    if not hasattr(model, "weights"):
+        raise _checks.fail("`model` must be a Keras model or layer.", "model", model)
+    return {w.path: np.array(w.numpy(), copy=True) for w in model.weights}
+
+
+def changed_weights(before: dict, model) -> list[str]:
+    """The paths of the weights of ``model`` that are not bit-identical to a snapshot.
+
+    Args:
+        before: a :func:`snapshot_weights` of the same model.
+        model: the model now.
+
+    Returns:
+        The paths whose values changed, in the model's weight order (an empty
+        list when nothing moved, not even a moving statistic).
+
+    Raises:
+        ValueError: if ``before`` is not a snapshot of this model's weights.
+
+    Introduced in ``notebooks/04_freezing_hyperparameters_lab.ipynb``.
+    """
+    paths = [w.path for w in getattr(model, "weights", ())]
+    if not isinstance(before, dict) or set(before) != set(paths):
+        raise _checks.fail("`before` must be snapshot_weights(model) of this model.", "before",
+                           type(before).__name__)
+    return [w.path for w in model.weights
+            if before[w.path].shape != tuple(w.shape) or not np.array_equal(before[w.path], w.numpy())]
+
+
 def format_freeze_report(model, *, markdown: bool = False, weighted_only: bool = True) -> str:
     """:func:`freeze_report` as a table, with the trainable total underneath.
 

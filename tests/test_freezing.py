@@ -284,3 +284,32 @@ def test_bad_schedules_are_rejected(schedule):
 
 def test_policies_are_listed():
     assert POLICIES == ("head", "last_k", "from_layer", "all", "none")
+
+
+# --- Snapshots: what moved ---------------------------------------------------------------------
+
+def test_changed_weights_lists_what_training_moved_bit_for_bit():
+    from crossdomain_kit.freezing import changed_weights, snapshot_weights
+
+    model = compile_classifier(freeze(_cnn(), "last_k", k=2, train_batchnorm=True), 1e-2)
+    before = snapshot_weights(model)
+    assert changed_weights(before, model) == []
+    assert all(isinstance(v, np.ndarray) for v in before.values()) and "block1_bn/moving_mean" in before
+    model.fit(*_data(), batch_size=8, epochs=1, verbose=0)
+    moved = changed_weights(before, model)
+    assert set(moved) == _moved(before, model) and "block4_bn/moving_variance" in moved
+    assert moved == [w.path for w in model.weights if w.path in set(moved)]  # in the model's order
+    before["logit/bias"][...] = 99.0  # the snapshot is a copy: the model is untouched
+    assert float(model.get_layer("logit").bias.numpy()[0]) != 99.0
+
+
+def test_changed_weights_refuses_a_snapshot_of_another_model():
+    from crossdomain_kit.freezing import changed_weights, snapshot_weights
+
+    other = keras.Sequential([keras.Input((2,)), keras.layers.Dense(1, name="d")])
+    with pytest.raises(ValueError, match=r"snapshot_weights\(model\) of this model. Received: before='dict'"):
+        changed_weights(snapshot_weights(other), _cnn())
+    with pytest.raises(ValueError, match="Received: before='list'"):
+        changed_weights([], _cnn())
+    with pytest.raises(ValueError, match="must be a Keras model or layer. Received: model=3"):
+        snapshot_weights(3)
