@@ -37,7 +37,7 @@ Introduced in ``notebooks/03_transfer_across_domains.ipynb``.
 from __future__ import annotations
 
 import zlib
-from dataclasses import dataclass, fields
+from dataclasses import dataclass, fields, replace
 
 import numpy as np
 from tqdm.auto import tqdm
@@ -396,3 +396,34 @@ def _build_domain(name: str, scanner: ScannerSettings, counts: dict[str, int], i
                                           domain=name, progress=progress)
               for split, n in counts.items() if n > 0}
     return Domain(name, **splits)
+
+
+def invert_polarity(data):
+    """The same images with inverted grey levels, ``255 − value``: dark becomes bright.
+
+    Radiographs come in two polarities: DICOM's ``MONOCHROME2`` shows high
+    values bright (as every scanner here does) and ``MONOCHROME1`` shows them
+    dark. Inverting a domain keeps its patients, findings and labels and
+    turns the finding from a bright into a dark spot: a shift no knob of
+    :class:`ScannerSettings` makes, far from the source in a direction that
+    contrast and brightness do not reach (the negative-transfer target of
+    lesson 03).
+
+    Args:
+        data: a :class:`~crossdomain_kit.domains.Domain` or a
+            :class:`~crossdomain_kit.domains.DomainSplit` of ``uint8`` images.
+
+    Returns:
+        The same kind of object, with the same name, labels and class names.
+
+    Raises:
+        ValueError: for anything else, or splits of files or of non-``uint8`` images.
+
+    Introduced in ``notebooks/03_transfer_shifted_domains.ipynb``.
+    """
+    if isinstance(data, Domain):
+        return Domain(data.name, **{name: invert_polarity(split) for name, split in data.splits().items()})
+    if not isinstance(data, DomainSplit) or data.images is None or data.images.dtype != np.uint8:
+        raise _checks.fail("`data` must be a Domain or DomainSplit of uint8 images (e.g. from "
+                           "make_synthetic_domain).", "data", data)
+    return replace(data, images=np.uint8(255) - data.images)

@@ -270,3 +270,40 @@ def test_a_small_cnn_learns_the_source_and_degrades_with_shift(seed):
     assert source >= 0.85, (source, middle, target)
     assert middle <= source + 0.03 and target <= middle + 0.03, (source, middle, target)
     assert target <= source - 0.10, (source, middle, target)
+
+
+# --- Inverted polarity ----------------------------------------------------------------------------
+
+def test_invert_polarity_flips_grey_levels_and_keeps_everything_else():
+    domain = syn.make_synthetic_domain(0.5, n_train=12, n_val=6, n_test=0, image_size=16, seed=2, progress=False)
+    inverted = syn.invert_polarity(domain)
+    assert isinstance(inverted, Domain) and inverted.name == domain.name and inverted.test is None
+    for before, after in ((domain.train, inverted.train), (domain.val, inverted.val)):
+        assert after.images.dtype == np.uint8
+        np.testing.assert_array_equal(after.images.astype(int), 255 - before.images.astype(int))
+        np.testing.assert_array_equal(after.labels, before.labels)
+        assert (after.class_names, after.domain, after.split) == (before.class_names, before.domain, before.split)
+    again = syn.invert_polarity(inverted.train)
+    assert isinstance(again, DomainSplit) and again.images.tobytes() == domain.train.images.tobytes()
+
+
+def test_inverted_findings_are_dark():
+    quiet = dataclasses.replace(QUIET, positive_fraction=1.0)
+    positives = syn.make_synthetic_split(16, quiet, image_size=32, seed=0).images.astype(float)
+    negatives = syn.make_synthetic_split(16, dataclasses.replace(quiet, positive_fraction=0.0), image_size=32,
+                                         seed=0).images.astype(float)
+    finding = positives - negatives                       # same patients: only the finding differs
+    inverted = (syn.invert_polarity(syn.make_synthetic_split(16, quiet, image_size=32, seed=0)).images.astype(float)
+                - (255 - negatives))
+    assert finding.max() > 20 and inverted.min() < -20
+    np.testing.assert_allclose(inverted, -finding)
+
+
+@pytest.mark.parametrize("data", [
+    "domain", np.zeros((2, 8, 8, 1), np.uint8),
+    DomainSplit(labels=[0, 1], images=np.zeros((2, 8, 8, 1), np.float32)),
+    DomainSplit(labels=[0, 1], files=("a.png", "b.png")),
+])
+def test_invert_polarity_rejects_other_data(data):
+    with pytest.raises(ValueError, match="Received: data="):
+        syn.invert_polarity(data)
