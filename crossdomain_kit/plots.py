@@ -744,3 +744,68 @@ def plot_domain_map(source_points, target_points, ax=None, *, source_labels=None
         ax.set_title(title)
     drawn["legend"] = ax.legend(loc="best", fontsize="small", markerscale=1.5)
     return drawn
+
+
+# --- Data-efficiency curves (lesson 03) ------------------------------------------------------
+
+def plot_data_efficiency(label_counts, curves, ax=None, *, ylabel: str = "target test AUC",
+                         title: str | None = None):
+    """Mean over seeds against the number of labels, one line per method, its min–max range as a band.
+
+    Args:
+        label_counts: increasing positive integers (the x axis, drawn on a log-2 scale).
+        curves: ``{name: values}``, values of shape (n_counts, n_seeds), e.g.
+            :meth:`crossdomain_kit.data_efficiency.DataEfficiency.curves`; one
+            seed draws no band.
+        ax: matplotlib Axes to draw on; a new figure when None.
+        ylabel: the y axis's label.
+        title: the Axes title (None: none).
+
+    Returns:
+        dict with ``"lines"`` and ``"bands"`` (``{name: Line2D}`` and
+        ``{name: PolyCollection}``, no band for one seed) and ``"legend"``.
+
+    Raises:
+        ValueError: for counts that are not increasing positive integers, no
+            curves, or values that are not finite with one row per count.
+
+    Introduced in ``notebooks/03_transfer_shifted_domains.ipynb``.
+    """
+    import numpy as np
+
+    from . import _checks
+
+    counts = np.asarray(label_counts)
+    if (counts.ndim != 1 or counts.size == 0 or not np.issubdtype(counts.dtype, np.integer)
+            or np.any(counts < 1) or np.any(np.diff(counts) <= 0)):
+        raise _checks.fail("`label_counts` must be increasing positive integers.", "label_counts",
+                           label_counts)
+    if not isinstance(curves, dict) or not curves:
+        raise _checks.fail("`curves` must be a non-empty dict {name: values (n_counts, n_seeds)}.",
+                           "curves", curves)
+    checked = {}
+    for name, values in curves.items():
+        array = _checks.float_array(values, f"curves[{name!r}]", ndim=2)
+        if array.shape[0] != counts.size:
+            raise _checks.fail(f"`curves[{name!r}]` must have one row per label count ({counts.size}).",
+                               f"curves[{name!r}]", array)
+        checked[str(name)] = array
+    ax = _axes_or_new(ax)
+    drawn = {"lines": {}, "bands": {}}
+    for name, array in checked.items():
+        (line,) = ax.plot(counts, array.mean(axis=1), marker="o", label=name)
+        drawn["lines"][name] = line
+        if array.shape[1] > 1:
+            drawn["bands"][name] = ax.fill_between(counts, array.min(axis=1), array.max(axis=1),
+                                                   color=line.get_color(), alpha=0.2, linewidth=0)
+    ax.set_xscale("log", base=2)
+    ax.set_xticks(counts, [str(int(n)) for n in counts])
+    ax.minorticks_off()
+    ax.set(xlabel="target training labels", ylabel=ylabel)
+    if title is not None:
+        ax.set_title(title)
+    most_seeds = max(a.shape[1] for a in checked.values())
+    drawn["legend"] = ax.legend(loc="best", fontsize="small", title_fontsize="small",
+                                title=f"mean; band: min–max over {most_seeds} seeds" if most_seeds > 1 else None)
+    ax.grid(alpha=0.3)
+    return drawn
