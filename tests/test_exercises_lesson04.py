@@ -178,3 +178,13 @@ def test_correct_batchnorm_update_passes(fn):
 ])
 def test_batchnorm_mistakes_are_diagnosed(fn, diagnosis):
     _fails_with(check_batchnorm_update(fn), diagnosis)
+
+
+def test_the_checkers_do_not_import_tensorflow():
+    import subprocess
+    import sys
+
+    code = ("import sys, crossdomain_kit.exercises.lesson04; "
+            "print('tensorflow' in sys.modules, 'keras' in sys.modules)")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.split() == ["False", "False"]
