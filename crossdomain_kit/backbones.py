@@ -10,7 +10,7 @@ transfer, so the input pipeline asks this registry for the backbone's own
 Importing this module does not import TensorFlow: the registry holds names,
 and Keras is imported only when you ask for a function.
 
-Introduced in ``notebooks/04_freezing_and_hyperparameters.ipynb``.
+Introduced in ``notebooks/04_freezing_hyperparameters_lab.ipynb``.
 """
 
 from __future__ import annotations

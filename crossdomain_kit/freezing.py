@@ -26,7 +26,7 @@ automatically, with the same loss, metrics and optimizer settings
 
 Importing this module imports Keras (and TensorFlow).
 
-Introduced in ``notebooks/04_freezing_and_hyperparameters.ipynb``.
+Introduced in ``notebooks/04_freezing_hyperparameters_lab.ipynb``.
 """
 
 from __future__ import annotations
@@ -356,7 +356,7 @@ class GradualUnfreezing:
         ValueError: for an empty schedule, one without epoch 0, a negative or
             non-integer epoch, an unknown policy or an unknown setting.
 
-    Introduced in ``notebooks/04_freezing_and_hyperparameters.ipynb``.
+    Introduced in ``notebooks/04_freezing_hyperparameters_lab.ipynb``.
     """
 
     _KEYS = ("policy", "k", "from_layer", "train_batchnorm")

@@ -22,7 +22,7 @@ keeps them so unless asked otherwise.
 
 Importing this module imports Keras (and TensorFlow).
 
-Introduced in ``notebooks/04_freezing_and_hyperparameters.ipynb``.
+Introduced in ``notebooks/04_freezing_hyperparameters_lab.ipynb``.
 """
 
 from __future__ import annotations
@@ -491,7 +491,7 @@ class DiscriminativeOptimizer(keras.optimizers.Optimizer):
         head_paths: ``variable.path`` of every head variable.
         name: optimizer name.
 
-    Introduced in ``notebooks/04_freezing_and_hyperparameters.ipynb``.
+    Introduced in ``notebooks/04_freezing_hyperparameters_lab.ipynb``.
     """
 
     def __init__(self, optimizer, base_learning_rate, head_paths, name="discriminative"):
@@ -600,7 +600,7 @@ def classifier_metrics() -> list:
     Returns:
         ``[AUC(from_logits=True, name="auc"), BinaryAccuracy(threshold=0.0, name="accuracy")]``.
 
-    Introduced in ``notebooks/04_freezing_and_hyperparameters.ipynb``.
+    Introduced in ``notebooks/04_freezing_hyperparameters_lab.ipynb``.
     """
     return [keras.metrics.AUC(from_logits=True, name="auc"),
             keras.metrics.BinaryAccuracy(threshold=0.0, name="accuracy")]

@@ -492,7 +492,7 @@ def plot_lr_finder(result, ax=None):
     Raises:
         ValueError: if ``result`` is not an ``LRFinderResult``.
 
-    Introduced in ``notebooks/04_freezing_and_hyperparameters.ipynb``.
+    Introduced in ``notebooks/04_freezing_hyperparameters_lab.ipynb``.
     """
     import numpy as np
 
@@ -550,7 +550,7 @@ def plot_learning_curves(history, axes=None, *, label: str | None = None, epoch_
     Returns:
         ``{"loss": [Line2D, ...], "auc": [Line2D, ...]}``.
 
-    Introduced in ``notebooks/04_freezing_and_hyperparameters.ipynb``.
+    Introduced in ``notebooks/04_freezing_hyperparameters_lab.ipynb``.
     """
     import numpy as np
     from matplotlib.ticker import MaxNLocator

@@ -33,7 +33,7 @@ trains under that strategy with every function here.
 
 Importing this module imports TensorFlow and Keras.
 
-Introduced in ``notebooks/04_freezing_and_hyperparameters.ipynb`` (fine-tuning,
+Introduced in ``notebooks/04_freezing_hyperparameters_lab.ipynb`` (fine-tuning,
 the tape loop, the LR finder) and ``notebooks/03_transfer_across_domains.ipynb``
 (joint and multi-source training).
 """
@@ -82,7 +82,7 @@ def set_global_seed(seed: int, *, deterministic: bool | None = None) -> None:
     Raises:
         ValueError: for a seed that is not an integer >= 0 or a non-boolean flag.
 
-    Introduced in ``notebooks/04_freezing_and_hyperparameters.ipynb``.
+    Introduced in ``notebooks/04_freezing_hyperparameters_lab.ipynb``.
     """
     seed = _checks.seed(seed)
     if deterministic is None:
@@ -112,7 +112,7 @@ def enable_mixed_precision(enabled="auto") -> str:
     Raises:
         ValueError: if ``enabled`` is not True, False or ``"auto"``.
 
-    Introduced in ``notebooks/04_freezing_and_hyperparameters.ipynb``.
+    Introduced in ``notebooks/04_freezing_hyperparameters_lab.ipynb``.
     """
     if enabled == "auto":
         enabled = gpu_available()
@@ -418,7 +418,7 @@ def fine_tune(model, train_ds, val_ds, *, head_epochs: int, finetune_epochs: int
             <= 0, or a bad ``unfreeze``, ``class_weight``, patience, factor,
             monitor, seed or callback (naming the argument and the value).
 
-    Introduced in ``notebooks/04_freezing_and_hyperparameters.ipynb``.
+    Introduced in ``notebooks/04_freezing_hyperparameters_lab.ipynb``.
     """
     base_of(model)
     _check_dataset(train_ds, "train_ds")
@@ -478,7 +478,7 @@ def classifier_metrics() -> dict:
     Returns:
         ``{"loss": Mean, "auc": AUC(from_logits=True), "accuracy": BinaryAccuracy(threshold=0)}``.
 
-    Introduced in ``notebooks/04_freezing_and_hyperparameters.ipynb``.
+    Introduced in ``notebooks/04_freezing_hyperparameters_lab.ipynb``.
     """
     return {"loss": keras.metrics.Mean(name="loss"),
             **{metric.name: metric for metric in _model_metrics()}}
@@ -559,7 +559,7 @@ def make_train_step(model, optimizer, loss_fn, metrics: dict | None = None, *, j
         A compiled function ``step(batch) -> loss`` where ``batch`` is
         ``(images, labels)`` or ``(images, labels, sample_weights)``.
 
-    Introduced in ``notebooks/04_freezing_and_hyperparameters.ipynb``.
+    Introduced in ``notebooks/04_freezing_hyperparameters_lab.ipynb``.
     """
     def supervised(batch):
         x, y, sample_weight = keras.utils.unpack_x_y_sample_weight(batch)
@@ -615,7 +615,7 @@ def make_test_step(model, loss_fn, metrics: dict | None = None, *, jit_compile="
 
     Args and Returns as :func:`make_train_step`, without the optimizer.
 
-    Introduced in ``notebooks/04_freezing_and_hyperparameters.ipynb``.
+    Introduced in ``notebooks/04_freezing_hyperparameters_lab.ipynb``.
     """
     metrics = metrics or {}
 
@@ -656,7 +656,7 @@ def train_epoch(dataset, train_step, metrics: dict) -> dict[str, float]:
     Returns:
         ``{name: value}`` over the epoch.
 
-    Introduced in ``notebooks/04_freezing_and_hyperparameters.ipynb``.
+    Introduced in ``notebooks/04_freezing_hyperparameters_lab.ipynb``.
     """
     return _run_steps(dataset, train_step, metrics)
 
@@ -672,7 +672,7 @@ def evaluate(dataset, test_step, metrics: dict) -> dict[str, float]:
     Returns:
         ``{name: value}`` over the dataset.
 
-    Introduced in ``notebooks/04_freezing_and_hyperparameters.ipynb``.
+    Introduced in ``notebooks/04_freezing_hyperparameters_lab.ipynb``.
     """
     return _run_steps(dataset, test_step, metrics)
 
@@ -747,7 +747,7 @@ def train_with_tape(model, train_ds, val_ds, epochs: int, optimizer, *, monitor:
             epochs < 1, an optimizer that is not a Keras optimizer, or a bad
             monitor, patience or seed.
 
-    Introduced in ``notebooks/04_freezing_and_hyperparameters.ipynb``.
+    Introduced in ``notebooks/04_freezing_hyperparameters_lab.ipynb``.
     """
     _check_dataset(train_ds, "train_ds")
     epochs = _checks.positive_int(epochs, "epochs")
@@ -868,7 +868,7 @@ def smooth_losses(losses, beta: float = 0.98) -> np.ndarray:
     Raises:
         ValueError: for an empty or non-1-D sequence or beta outside [0, 1).
 
-    Introduced in ``notebooks/04_freezing_and_hyperparameters.ipynb``.
+    Introduced in ``notebooks/04_freezing_hyperparameters_lab.ipynb``.
     """
     losses = np.asarray(losses, dtype=np.float64)
     if losses.ndim != 1 or losses.size == 0:
@@ -921,7 +921,7 @@ def suggest_learning_rate(learning_rates, smoothed_losses, *, skip_start: int | 
         ValueError: for mismatched lengths, rates that are not positive and
             increasing, no finite loss, or a negative ``skip_start``.
 
-    Introduced in ``notebooks/04_freezing_and_hyperparameters.ipynb``.
+    Introduced in ``notebooks/04_freezing_hyperparameters_lab.ipynb``.
     """
     lrs = _checks.float_array(learning_rates, "learning_rates", ndim=1)
     losses = np.asarray(smoothed_losses, dtype=np.float64)
@@ -1005,7 +1005,7 @@ def find_learning_rate(model, train_ds, *, min_learning_rate: float = 1e-7, max_
         KeyboardInterrupt: Ctrl-C before two batches were measured (after
             that, Ctrl-C ends the sweep and returns what it measured).
 
-    Introduced in ``notebooks/04_freezing_and_hyperparameters.ipynb``.
+    Introduced in ``notebooks/04_freezing_hyperparameters_lab.ipynb``.
     """
     if not isinstance(model, keras.Model) or not model.compiled or model.optimizer is None:
         raise _checks.fail("`model` must be compiled (e.g. with compile_classifier): the sweep uses "

@@ -19,7 +19,7 @@ Training runs in a worker thread so the kernel can take the Stop click
 the run instead (so the curves show live there) and Stop is Runtime →
 Interrupt execution. Leave the model alone in other cells while it trains.
 
-Introduced in ``notebooks/04_freezing_and_hyperparameters.ipynb``.
+Introduced in ``notebooks/04_freezing_hyperparameters_lab.ipynb``.
 """
 
 from __future__ import annotations
@@ -204,7 +204,7 @@ def training_dashboard(domain, freezing, hyperparameters, *, seed: int = 0,
             :func:`~crossdomain_kit.models.build_classifier` did not name, a
             bad seed or run mode (before any widget is built).
 
-    Introduced in ``notebooks/04_freezing_and_hyperparameters.ipynb``.
+    Introduced in ``notebooks/04_freezing_hyperparameters_lab.ipynb``.
     """
     domain = _check_domain(domain)
     freezing = _check_panel(freezing, FreezingPanelState, "freezing")

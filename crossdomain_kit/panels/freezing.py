@@ -15,7 +15,7 @@ compiled (a change made outside the panel, say by hand in a cell): ``fit``
 would ignore it until "apply again" recompiles. The layers of each block are
 listed, collapsed, underneath.
 
-Introduced in ``notebooks/04_freezing_and_hyperparameters.ipynb``.
+Introduced in ``notebooks/04_freezing_hyperparameters_lab.ipynb``.
 """
 
 from __future__ import annotations
@@ -171,7 +171,7 @@ def freezing_panel(model, policy: str = "head", *, k: int | None = None, from_la
             :func:`~crossdomain_kit.freezing.freeze` rejects (before any widget
             is built; the model is then unchanged).
 
-    Introduced in ``notebooks/04_freezing_and_hyperparameters.ipynb``.
+    Introduced in ``notebooks/04_freezing_hyperparameters_lab.ipynb``.
     """
     base_of(model)
     setting = _setting(policy, k=k, from_layer=from_layer, train_batchnorm=train_batchnorm)

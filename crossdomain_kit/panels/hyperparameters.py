@@ -6,7 +6,7 @@ Train is pressed. Each control is checked on every change with the kit's own
 argument checks, and its message (the check's ``"... Received: name=value"``)
 appears next to it; ``state.values`` is None until every control is valid.
 
-Introduced in ``notebooks/04_freezing_and_hyperparameters.ipynb``.
+Introduced in ``notebooks/04_freezing_hyperparameters_lab.ipynb``.
 """
 
 from __future__ import annotations
@@ -133,7 +133,7 @@ def hyperparameter_panel(values: Hyperparameters | None = None, *,
             ``n_train`` is not an integer >= 1, or if the initial batch size
             exceeds it.
 
-    Introduced in ``notebooks/04_freezing_and_hyperparameters.ipynb``.
+    Introduced in ``notebooks/04_freezing_hyperparameters_lab.ipynb``.
     """
     values = Hyperparameters() if values is None else values
     if not isinstance(values, Hyperparameters):
