@@ -3,7 +3,7 @@
 Labels are binary, 0 = negative and 1 = positive, and every split names both
 classes so that reports can say "pneumonia" rather than "1".
 
-Introduced in ``notebooks/03_transfer_across_domains.ipynb``.
+Introduced in ``notebooks/03_transfer_shifted_domains.ipynb``.
 """
 
 from __future__ import annotations

@@ -6,7 +6,7 @@ matched, so a failed, interrupted or corrupt download leaves the folder as it
 was: no partial file, and a file already at the destination is never
 overwritten by a failure. Only the standard library (``urllib``) is used.
 
-Introduced in ``notebooks/03_transfer_across_domains.ipynb``.
+Introduced in ``notebooks/03_transfer_shifted_domains.ipynb``.
 """
 
 from __future__ import annotations

@@ -33,7 +33,7 @@ always labels the **disease 1 (positive)**.
 Images are returned as uint8 arrays of shape (n, size, size, 1), pixel values
 0-255, unscaled.
 
-Introduced in ``notebooks/03_transfer_across_domains.ipynb``.
+Introduced in ``notebooks/03_transfer_shifted_domains.ipynb``.
 """
 
 from __future__ import annotations

@@ -20,7 +20,7 @@ Without ``training`` the batches come in the split's order, so
 
 Importing this module imports TensorFlow and Keras.
 
-Introduced in ``notebooks/03_transfer_across_domains.ipynb``.
+Introduced in ``notebooks/03_transfer_shifted_domains.ipynb``.
 """
 
 from __future__ import annotations

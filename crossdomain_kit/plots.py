@@ -410,7 +410,7 @@ def plot_image_grid(images, labels=None, class_names=None, ax=None, n_cols: int 
         ValueError: on a bad image array, labels that are not one 0/1 per
             image, bad class names, or a non-positive ``n_cols``/``max_images``.
 
-    Introduced in ``notebooks/03_transfer_across_domains.ipynb``.
+    Introduced in ``notebooks/03_transfer_shifted_domains.ipynb``.
     """
     import numpy as np
 

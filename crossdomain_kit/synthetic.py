@@ -31,7 +31,7 @@ names give independent patients. The patients do not depend on the scanner: the 
 anatomy (and, for positives, the same finding) twice.
 
 This is the kit's offline fallback wherever real data is absent.
-Introduced in ``notebooks/03_transfer_across_domains.ipynb``.
+Introduced in ``notebooks/03_transfer_shifted_domains.ipynb``.
 """
 
 from __future__ import annotations

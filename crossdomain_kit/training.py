@@ -34,7 +34,7 @@ trains under that strategy with every function here.
 Importing this module imports TensorFlow and Keras.
 
 Introduced in ``notebooks/04_freezing_hyperparameters_lab.ipynb`` (fine-tuning,
-the tape loop, the LR finder) and ``notebooks/03_transfer_across_domains.ipynb``
+the tape loop, the LR finder) and ``notebooks/03_transfer_shifted_domains.ipynb``
 (joint and multi-source training).
 """
 
@@ -1114,7 +1114,7 @@ def mix_domains(datasets, weights=None, *, batch_size: int = 32, seed: int | Non
             ``(images, labels)`` dataset or is empty, datasets whose images
             differ in shape or type, bad weights, batch size or seed.
 
-    Introduced in ``notebooks/03_transfer_across_domains.ipynb``.
+    Introduced in ``notebooks/03_transfer_shifted_domains.ipynb``.
     """
     if not isinstance(datasets, (list, tuple)) or not datasets:
         raise _checks.fail("`datasets` must be a non-empty list of datasets, one per domain.",
@@ -1169,7 +1169,7 @@ def joint_datasets(source_ds, target_ds, alpha: float | None = None, *, batch_si
     Raises:
         ValueError: as :func:`mix_domains`, or for α outside [0, 1].
 
-    Introduced in ``notebooks/03_transfer_across_domains.ipynb``.
+    Introduced in ``notebooks/03_transfer_shifted_domains.ipynb``.
     """
     weights = None if alpha is None else [_checks.fraction(alpha, "alpha"), 1 - alpha]
     return mix_domains([source_ds, target_ds], weights, batch_size=batch_size, seed=seed)
@@ -1209,7 +1209,7 @@ def train_joint(model, datasets, val_ds, *, weights=None, epochs: int, learning_
     Raises:
         ValueError: as :func:`mix_domains` and :func:`fine_tune`.
 
-    Introduced in ``notebooks/03_transfer_across_domains.ipynb``.
+    Introduced in ``notebooks/03_transfer_shifted_domains.ipynb``.
     """
     base_of(model)
     epochs = _checks.positive_int(epochs, "epochs")

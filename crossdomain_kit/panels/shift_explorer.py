@@ -15,7 +15,7 @@ against shift in the right-hand plot). Stop ends a comparison at the next
 batch without recording it; it runs like the training dashboard's training
 (see :mod:`crossdomain_kit.panels._jobs`).
 
-Introduced in ``notebooks/03_transfer_across_domains.ipynb``.
+Introduced in ``notebooks/03_transfer_shifted_domains.ipynb``.
 """
 
 from __future__ import annotations
@@ -173,7 +173,7 @@ def shift_explorer(*, shift: float = 0.5, target: ScannerSettings = TARGET, imag
         ValueError: for a bad shift, scanner, size, count, seed or run mode
             (before any widget is built).
 
-    Introduced in ``notebooks/03_transfer_across_domains.ipynb``.
+    Introduced in ``notebooks/03_transfer_shifted_domains.ipynb``.
     """
     if not isinstance(target, ScannerSettings):
         raise _checks.fail("`target` must be a ScannerSettings (e.g. synthetic.TARGET).", "target", target)
