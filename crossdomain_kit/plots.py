@@ -809,3 +809,92 @@ def plot_data_efficiency(label_counts, curves, ax=None, *, ylabel: str = "target
                                 title=f"mean; band: min–max over {most_seeds} seeds" if most_seeds > 1 else None)
     ax.grid(alpha=0.3)
     return drawn
+
+
+# --- Overfitting controls and adversarial robustness (lesson 06) ---------------------------
+
+def plot_seed_comparison(values, ax=None, *, ylabel: str, title: str | None = None, reference: str | None = None):
+    """One bar per setting at its mean over seeds, each seed's value as a dot on it.
+
+    Showing the seeds, not only the mean, lets a reader see whether two
+    settings differ by more than the seeds do.
+
+    Args:
+        values: ``{setting: per-seed values}`` (one or more finite numbers each).
+        ax: matplotlib Axes to draw on; a new figure when None.
+        ylabel: the y axis's label.
+        title: the Axes title (None: none).
+        reference: a setting whose mean is drawn across the plot as a dashed
+            line (e.g. the baseline); None draws none.
+
+    Returns:
+        dict with ``"bars"`` (``{setting: Rectangle}``), ``"dots"``
+        (``{setting: PathCollection}``) and ``"reference"`` (a Line2D or None).
+
+    Raises:
+        ValueError: for no settings, values that are not finite numbers, or a
+            ``reference`` that is not one of the settings.
+
+    Introduced in ``notebooks/06_overfitting_controls.ipynb``.
+    """
+    import numpy as np
+
+    from . import _checks
+
+    if not isinstance(values, dict) or not values:
+        raise _checks.fail("`values` must be a non-empty dict {setting: per-seed values}.", "values", values)
+    checked = {str(name): _checks.float_array(np.ravel(v), f"values[{name!r}]", ndim=1)
+               for name, v in values.items()}
+    if reference is not None and reference not in checked:
+        raise _checks.fail(f"`reference` must be one of {list(checked)}.", "reference", reference)
+    ax = _axes_or_new(ax)
+    drawn = {"bars": {}, "dots": {}, "reference": None}
+    for position, (name, seeds) in enumerate(checked.items()):
+        drawn["bars"][name] = ax.bar(position, seeds.mean(), width=0.6, color="tab:blue", alpha=0.35)[0]
+        offsets = np.linspace(-0.15, 0.15, seeds.size) if seeds.size > 1 else np.zeros(1)
+        drawn["dots"][name] = ax.scatter(position + offsets, seeds, color="tab:blue", s=18, zorder=3)
+    if reference is not None:
+        drawn["reference"] = ax.axhline(checked[reference].mean(), color="grey", linestyle="--", linewidth=1)
+    ax.set_xticks(range(len(checked)), list(checked), rotation=30, ha="right")
+    ax.set_ylabel(ylabel)
+    if title is not None:
+        ax.set_title(title)
+    ax.grid(axis="y", alpha=0.3)
+    return drawn
+
+
+def plot_robustness(scores, ax=None, *, title: str | None = None):
+    """AUC against the FGSM attack's ε in grey levels (ε·255), one line per model.
+
+    Args:
+        scores: ``{name: scores}``, each a list of objects with ``epsilon`` and
+            ``auc`` (:func:`crossdomain_kit.adversarial.robust_scores`' result),
+            ε in the units of inputs scaled to [0, 1].
+        ax: matplotlib Axes to draw on; a new figure when None.
+        title: the Axes title (None: none).
+
+    Returns:
+        ``{name: Line2D}``.
+
+    Raises:
+        ValueError: for no models, or a model without scores.
+
+    Introduced in ``notebooks/06_overfitting_controls.ipynb``.
+    """
+    from . import _checks
+
+    if not isinstance(scores, dict) or not scores or not all(len(s) for s in scores.values()):
+        raise _checks.fail("`scores` must be a non-empty dict {name: robust scores}, each non-empty.",
+                           "scores", scores)
+    ax = _axes_or_new(ax)
+    lines = {}
+    for name, curve in scores.items():
+        (lines[name],) = ax.plot([s.epsilon * 255 for s in curve], [s.auc for s in curve], marker="o",
+                                 label=str(name))
+    ax.axhline(0.5, color="grey", linestyle=":", linewidth=1)
+    ax.set(xlabel="FGSM ε (grey levels of 255)", ylabel="test AUC under attack", ylim=(0, 1))
+    if title is not None:
+        ax.set_title(title)
+    ax.legend(loc="best", fontsize="small")
+    ax.grid(alpha=0.3)
+    return lines
