@@ -5,39 +5,9 @@ from pathlib import Path
 
 import pytest
 
-from crossdomain_kit.exercises import Feedback
+from _exercise_checks import COMMON_FAILURES, assert_fails_with, assert_passes
+
 from crossdomain_kit.exercises.lesson00 import check_data_folder, check_medmnist_file_name
-
-
-def _not_implemented(*args):
-    raise NotImplementedError("your code here")
-
-
-def _raises(*args):
-    return {}["missing"]
-
-
-def _returns_nothing(*args):
-    pass
-
-
-def _assert_passes(feedback):
-    assert isinstance(feedback, Feedback) and feedback.passed, feedback.message
-    assert str(feedback).startswith("✅")
-
-
-def _assert_fails_with(feedback, diagnosis):
-    assert isinstance(feedback, Feedback) and not feedback.passed
-    assert diagnosis in feedback.message, feedback.message
-    assert str(feedback).startswith("❌")
-
-
-COMMON_FAILURES = [
-    (_not_implemented, "Not implemented yet"),
-    (_returns_nothing, "forget `return`"),
-    (_raises, "raised KeyError"),
-    ("not a function", "Pass your function itself"),
-]
 
 
 # ------------------------------------------------------------------ data folder
@@ -54,7 +24,7 @@ def _folder(data_dir, env_value):
     lambda d, e: _folder(d, e).resolve(),
 ])
 def test_correct_data_folders_pass(fn):
-    _assert_passes(check_data_folder(fn))
+    assert_passes(check_data_folder(fn))
 
 
 @pytest.mark.parametrize("fn, diagnosis", COMMON_FAILURES + [
@@ -67,7 +37,7 @@ def test_correct_data_folders_pass(fn):
     (lambda d, e: Path("/somewhere/else"), "Not quite"),
 ])
 def test_data_folder_mistakes_are_named(fn, diagnosis):
-    _assert_fails_with(check_data_folder(fn), diagnosis)
+    assert_fails_with(check_data_folder(fn), diagnosis)
 
 
 # ------------------------------------------------------------------ MedMNIST file name
@@ -77,7 +47,7 @@ def test_data_folder_mistakes_are_named(fn, diagnosis):
     lambda name, size: name + ("" if size == 28 else "_" + str(size)) + ".npz",
 ])
 def test_correct_file_names_pass(fn):
-    _assert_passes(check_medmnist_file_name(fn))
+    assert_passes(check_medmnist_file_name(fn))
 
 
 @pytest.mark.parametrize("fn, diagnosis", COMMON_FAILURES + [
@@ -90,4 +60,4 @@ def test_correct_file_names_pass(fn):
     (lambda name, size: Path(f"{name}.npz"), "as a string"),
 ])
 def test_file_name_mistakes_are_named(fn, diagnosis):
-    _assert_fails_with(check_medmnist_file_name(fn), diagnosis)
+    assert_fails_with(check_medmnist_file_name(fn), diagnosis)

@@ -3,44 +3,14 @@
 import numpy as np
 import pytest
 
-from crossdomain_kit.exercises import Feedback
+from _exercise_checks import COMMON_FAILURES, assert_fails_with, assert_passes
+
 from crossdomain_kit.exercises.lesson01 import (
     check_alpha_for_joint,
     check_domain_weights,
     check_gradient_step,
     check_joint_risk,
 )
-
-
-def _not_implemented(*args):
-    raise NotImplementedError("your code here")
-
-
-def _raises(*args):
-    return {}["missing"]
-
-
-def _returns_nothing(*args):
-    pass
-
-
-def _assert_passes(feedback):
-    assert isinstance(feedback, Feedback) and feedback.passed, feedback.message
-    assert str(feedback).startswith("✅")
-
-
-def _assert_fails_with(feedback, diagnosis):
-    assert isinstance(feedback, Feedback) and not feedback.passed
-    assert diagnosis in feedback.message, feedback.message
-    assert str(feedback).startswith("❌")
-
-
-COMMON_FAILURES = [
-    (_not_implemented, "Not implemented yet"),
-    (_returns_nothing, "forget `return`"),
-    (_raises, "raised KeyError"),
-    ("not a function", "Pass your function itself"),
-]
 
 
 # ------------------------------------------------------------------ joint risk
@@ -52,7 +22,7 @@ COMMON_FAILURES = [
     lambda s, t: np.array([np.r_[s, t].mean()]),  # one number in a length-1 array is fine
 ])
 def test_correct_joint_risks_pass(fn):
-    _assert_passes(check_joint_risk(fn))
+    assert_passes(check_joint_risk(fn))
 
 
 @pytest.mark.parametrize("fn, diagnosis", COMMON_FAILURES + [
@@ -70,7 +40,7 @@ def test_correct_joint_risks_pass(fn):
     (lambda s, t: (s.sum() + t.sum()) / (len(s) + len(t) - 1), "Not quite"),
 ])
 def test_joint_risk_mistakes_are_diagnosed(fn, diagnosis):
-    _assert_fails_with(check_joint_risk(fn), diagnosis)
+    assert_fails_with(check_joint_risk(fn), diagnosis)
 
 
 def test_joint_risk_checker_uses_unequal_sizes_so_mean_of_means_is_caught_every_time():
@@ -86,7 +56,7 @@ def test_joint_risk_checker_uses_unequal_sizes_so_mean_of_means_is_caught_every_
     lambda n, m: np.float32(n) / np.float32(n + m),
 ])
 def test_correct_alphas_pass(fn):
-    _assert_passes(check_alpha_for_joint(fn))
+    assert_passes(check_alpha_for_joint(fn))
 
 
 @pytest.mark.parametrize("fn, diagnosis", COMMON_FAILURES + [
@@ -101,7 +71,7 @@ def test_correct_alphas_pass(fn):
     (lambda n, m: [n, m], "returned 2 numbers"),
 ])
 def test_alpha_mistakes_are_diagnosed(fn, diagnosis):
-    _assert_fails_with(check_alpha_for_joint(fn), diagnosis)
+    assert_fails_with(check_alpha_for_joint(fn), diagnosis)
 
 
 # ------------------------------------------------------------------ per-example domain weights
@@ -116,7 +86,7 @@ def _weights(n, m, alpha):
     lambda n, m, a: _weights(n, m, a).astype(np.float32),
 ])
 def test_correct_domain_weights_pass(fn):
-    _assert_passes(check_domain_weights(fn))
+    assert_passes(check_domain_weights(fn))
 
 
 @pytest.mark.parametrize("fn, diagnosis", COMMON_FAILURES + [
@@ -133,7 +103,7 @@ def test_correct_domain_weights_pass(fn):
     (lambda n, m, a: "weights", "Return an array of"),
 ])
 def test_domain_weight_mistakes_are_diagnosed(fn, diagnosis):
-    _assert_fails_with(check_domain_weights(fn), diagnosis)
+    assert_fails_with(check_domain_weights(fn), diagnosis)
 
 
 def test_domain_weights_that_sum_to_one_but_are_wrong_point_at_an_entry():
@@ -143,7 +113,7 @@ def test_domain_weights_that_sum_to_one_but_are_wrong_point_at_an_entry():
         w[2] -= 0.005
         return w
 
-    _assert_fails_with(check_domain_weights(uneven), "weight 0 should be 0.0285714")
+    assert_fails_with(check_domain_weights(uneven), "weight 0 should be 0.0285714")
 
 
 # ------------------------------------------------------------------ one gradient-descent step
@@ -159,7 +129,7 @@ def _in_place(theta, gradient, learning_rate):
     lambda theta, g, eta: np.subtract(theta, np.multiply(eta, g)),
 ])
 def test_correct_gradient_steps_pass(fn):
-    _assert_passes(check_gradient_step(fn))
+    assert_passes(check_gradient_step(fn))
 
 
 @pytest.mark.parametrize("fn, diagnosis", COMMON_FAILURES + [
@@ -173,4 +143,4 @@ def test_correct_gradient_steps_pass(fn):
     (_in_place, "changed `theta` in place"),
 ])
 def test_gradient_step_mistakes_are_diagnosed(fn, diagnosis):
-    _assert_fails_with(check_gradient_step(fn), diagnosis)
+    assert_fails_with(check_gradient_step(fn), diagnosis)

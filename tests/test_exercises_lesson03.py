@@ -3,30 +3,12 @@
 import numpy as np
 import pytest
 
+from _exercise_checks import COMMON_FAILURES, assert_fails_with, assert_passes
+
 from crossdomain_kit.data_efficiency import gain_vanishes_at, transfer_gain
-from crossdomain_kit.exercises import Feedback
 from crossdomain_kit.exercises.lesson03 import (check_gain_vanishes_at, check_joint_risk_from_means,
                                                 check_transfer_gain)
 from crossdomain_kit.risk import alpha_from_sizes, weighted_risk
-
-
-def _not_implemented(*args):
-    raise NotImplementedError
-
-
-def _passes(feedback):
-    assert isinstance(feedback, Feedback) and feedback.passed, feedback.message
-    assert str(feedback).startswith("✅")
-
-
-def _fails_with(feedback, diagnosis):
-    assert isinstance(feedback, Feedback) and not feedback.passed
-    assert diagnosis in feedback.message, feedback.message
-    assert str(feedback).startswith("❌")
-
-
-COMMON = [(_not_implemented, "Not implemented yet"), (lambda *a: {}["x"], "raised KeyError"),
-          ("nope", "Pass your function itself")]
 
 
 # --- Joint risk from the domains' mean losses --------------------------------------------------------
@@ -37,11 +19,10 @@ COMMON = [(_not_implemented, "Not implemented yet"), (lambda *a: {}["x"], "raise
     lambda rs, n, rt, m: np.float32((n * rs + m * rt) / (n + m)),
 ])
 def test_correct_joint_risk_passes(fn):
-    _passes(check_joint_risk_from_means(fn))
+    assert_passes(check_joint_risk_from_means(fn))
 
 
-@pytest.mark.parametrize("fn, diagnosis", COMMON + [
-    (lambda *a: None, "forget `return`"),
+@pytest.mark.parametrize("fn, diagnosis", COMMON_FAILURES + [
     (lambda rs, n, rt, m: (rs + rt) / 2, "plain average"),
     (lambda rs, n, rt, m: (m * rs + n * rt) / (n + m), "sizes are swapped"),
     (lambda rs, n, rt, m: n * rs + m * rt, "divide it by the number of examples"),
@@ -50,7 +31,7 @@ def test_correct_joint_risk_passes(fn):
     (lambda rs, n, rt, m: 0.5, "Not quite"),
 ])
 def test_joint_risk_mistakes_are_diagnosed(fn, diagnosis):
-    _fails_with(check_joint_risk_from_means(fn), diagnosis)
+    assert_fails_with(check_joint_risk_from_means(fn), diagnosis)
 
 
 # --- The transfer gain with its spread -----------------------------------------------------------------
@@ -61,10 +42,10 @@ def test_joint_risk_mistakes_are_diagnosed(fn, diagnosis):
     lambda t, s: [float(np.mean(t - s)), float(np.ptp(t - s))],
 ])
 def test_correct_transfer_gain_passes(fn):
-    _passes(check_transfer_gain(fn))
+    assert_passes(check_transfer_gain(fn))
 
 
-@pytest.mark.parametrize("fn, diagnosis", COMMON + [
+@pytest.mark.parametrize("fn, diagnosis", COMMON_FAILURES + [
     (lambda t, s: None, "forget `return`"),
     (lambda t, s: (np.mean(s - t), np.ptp(s - t)), "Sign flipped"),
     (lambda t, s: (np.mean(t) - np.median(s), np.ptp(t - s)), "The mean gain is"),
@@ -79,7 +60,7 @@ def test_correct_transfer_gain_passes(fn):
     (lambda t, s: t - s, "Return a pair of numbers"),
 ])
 def test_transfer_gain_mistakes_are_diagnosed(fn, diagnosis):
-    _fails_with(check_transfer_gain(fn), diagnosis)
+    assert_fails_with(check_transfer_gain(fn), diagnosis)
 
 
 # --- Where the gain vanishes -------------------------------------------------------------------------------
@@ -96,7 +77,7 @@ def _right(counts, gains, tolerance):
 @pytest.mark.parametrize("fn", [_right, gain_vanishes_at,
                                 lambda c, g, t: None if _right(c, g, t) is None else np.int64(_right(c, g, t))])
 def test_correct_vanishing_point_passes(fn):
-    _passes(check_gain_vanishes_at(fn))
+    assert_passes(check_gain_vanishes_at(fn))
 
 
 def _first_dip(counts, gains, tolerance):
@@ -129,8 +110,7 @@ def _never_none(counts, gains, tolerance):
     return counts[-1] if right is None else right
 
 
-@pytest.mark.parametrize("fn, diagnosis", COMMON + [
-    (lambda *a: None, "forget `return`"),
+@pytest.mark.parametrize("fn, diagnosis", COMMON_FAILURES + [
     (_first_dip, "first count where the gain is small"),
     (_position, "position in the list"),
     (_strict, "compare with <=, not <"),
@@ -141,4 +121,4 @@ def _never_none(counts, gains, tolerance):
     (lambda c, g, t: 7, "Not quite"),
 ])
 def test_vanishing_point_mistakes_are_diagnosed(fn, diagnosis):
-    _fails_with(check_gain_vanishes_at(fn), diagnosis)
+    assert_fails_with(check_gain_vanishes_at(fn), diagnosis)

@@ -3,29 +3,11 @@
 import numpy as np
 import pytest
 
-from crossdomain_kit.exercises import Feedback
+from _exercise_checks import COMMON_FAILURES, assert_fails_with, assert_passes
+
 from crossdomain_kit.exercises.lesson04 import (_LAYERS, _sweep, check_batchnorm_update,
                                                 check_needs_recompile, check_steepest_descent,
                                                 check_trainable_count)
-
-
-def _not_implemented(*args):
-    raise NotImplementedError
-
-
-def _passes(feedback):
-    assert isinstance(feedback, Feedback) and feedback.passed, feedback.message
-    assert str(feedback).startswith("✅")
-
-
-def _fails_with(feedback, diagnosis):
-    assert isinstance(feedback, Feedback) and not feedback.passed
-    assert diagnosis in feedback.message, feedback.message
-    assert str(feedback).startswith("❌")
-
-
-COMMON = [(_not_implemented, "Not implemented yet"), (lambda *a: None, "forget `return`"),
-          (lambda *a: {}["x"], "raised KeyError"), ("nope", "Pass your function itself")]
 
 
 # --- Trainable parameter count under last_k ---------------------------------------------------------
@@ -49,7 +31,7 @@ def test_checker_layers_are_the_small_cnns():
 
 @pytest.mark.parametrize("fn", [_count, lambda layers, head, k: float(_count(layers, head, k))])
 def test_correct_count_passes(fn):
-    _passes(check_trainable_count(fn))
+    assert_passes(check_trainable_count(fn))
 
 
 def _bn(share):
@@ -57,7 +39,7 @@ def _bn(share):
                                               for _, t, p in layers[-k:])
 
 
-@pytest.mark.parametrize("fn, diagnosis", COMMON + [
+@pytest.mark.parametrize("fn, diagnosis", COMMON_FAILURES + [
     (_bn(1.0), "You counted the BatchNormalization layers"),
     (_bn(0.5), "You counted BatchNorm's gamma and beta"),
     (lambda layers, head, k: _count(layers, 0, k), "The head is missing"),
@@ -69,7 +51,7 @@ def _bn(share):
     (lambda layers, head, k: 7, "Not quite: for k=1"),
 ])
 def test_count_mistakes_are_diagnosed(fn, diagnosis):
-    _fails_with(check_trainable_count(fn), diagnosis)
+    assert_fails_with(check_trainable_count(fn), diagnosis)
 
 
 # --- Recompile or not ------------------------------------------------------------------------------
@@ -79,10 +61,10 @@ def test_count_mistakes_are_diagnosed(fn, diagnosis):
     lambda built, now: np.bool_(built is not None and sorted(built) != sorted(now)),
 ])
 def test_correct_recompile_rule_passes(fn):
-    _passes(check_needs_recompile(fn))
+    assert_passes(check_needs_recompile(fn))
 
 
-@pytest.mark.parametrize("fn, diagnosis", COMMON[:1] + COMMON[3:] + [
+@pytest.mark.parametrize("fn, diagnosis", COMMON_FAILURES[:1] + COMMON_FAILURES[3:] + [
     (lambda built, now: set(built) != set(now), "never compiled"),
     (lambda built, now: True, "never compiled"),
     (lambda built, now: built is not None and built != now, "compare them as sets"),
@@ -92,11 +74,11 @@ def test_correct_recompile_rule_passes(fn):
     (lambda built, now: "yes", "Return True or False"),
 ])
 def test_recompile_mistakes_are_diagnosed(fn, diagnosis):
-    _fails_with(check_needs_recompile(fn), diagnosis)
+    assert_fails_with(check_needs_recompile(fn), diagnosis)
 
 
 def test_recompile_rule_crashing_on_none_is_told_what_none_means():
-    _fails_with(check_needs_recompile(lambda built, now: len(built) != len(now) or set(built) != set(now)),
+    assert_fails_with(check_needs_recompile(lambda built, now: len(built) != len(now) or set(built) != set(now)),
                 "never compiled")
 
 
@@ -120,10 +102,10 @@ def test_checker_sweep_agrees_with_the_kit():
     lambda lrs, losses: np.array([_steepest(lrs, losses)]),
 ])
 def test_correct_steepest_descent_passes(fn):
-    _passes(check_steepest_descent(fn))
+    assert_passes(check_steepest_descent(fn))
 
 
-@pytest.mark.parametrize("fn, diagnosis", COMMON + [
+@pytest.mark.parametrize("fn, diagnosis", COMMON_FAILURES + [
     (lambda lrs, losses: lrs[int(np.argmin(losses))], "LOWEST loss"),
     (lambda lrs, losses: lrs[int(np.argmin(losses))] / 10, "other rule of thumb"),
     (lambda lrs, losses: lrs[int(np.argmin(np.gradient(losses[:int(np.argmin(losses)) + 1],
@@ -135,7 +117,7 @@ def test_correct_steepest_descent_passes(fn):
     (lambda lrs, losses: -1.0, "Not quite"),
 ])
 def test_steepest_descent_mistakes_are_diagnosed(fn, diagnosis):
-    _fails_with(check_steepest_descent(fn), diagnosis)
+    assert_fails_with(check_steepest_descent(fn), diagnosis)
 
 
 # --- BatchNorm's moving averages -------------------------------------------------------------------------
@@ -161,10 +143,10 @@ def test_checker_rule_is_keras_batchnorm():
 
 @pytest.mark.parametrize("fn", [_update, lambda m, v, b, mu: [list(x) for x in _update(m, v, b, mu)]])
 def test_correct_batchnorm_update_passes(fn):
-    _passes(check_batchnorm_update(fn))
+    assert_passes(check_batchnorm_update(fn))
 
 
-@pytest.mark.parametrize("fn, diagnosis", COMMON + [
+@pytest.mark.parametrize("fn, diagnosis", COMMON_FAILURES + [
     (lambda m, v, b, mu: ((1 - mu) * m + mu * b.mean(axis=(0, 1, 2)), (1 - mu) * v + mu * b.var(axis=(0, 1, 2))),
      "wrong side"),
     (lambda m, v, b, mu: (_update(m, v, b, mu)[0], mu * v + (1 - mu) * b.var(axis=(0, 1, 2), ddof=1)),
@@ -177,7 +159,7 @@ def test_correct_batchnorm_update_passes(fn):
     (lambda m, v, b, mu: 3, "Return a pair"),
 ])
 def test_batchnorm_mistakes_are_diagnosed(fn, diagnosis):
-    _fails_with(check_batchnorm_update(fn), diagnosis)
+    assert_fails_with(check_batchnorm_update(fn), diagnosis)
 
 
 def test_the_checkers_do_not_import_tensorflow():

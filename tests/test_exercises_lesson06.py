@@ -3,30 +3,12 @@
 import numpy as np
 import pytest
 
+from _exercise_checks import COMMON_FAILURES, assert_fails_with, assert_passes
+
 from crossdomain_kit.adversarial import fgsm_step, logistic_input_gradient
-from crossdomain_kit.exercises import Feedback
 from crossdomain_kit.exercises.lesson06 import (check_early_stopping, check_fgsm_step,
                                                 check_logistic_input_gradient)
 from crossdomain_kit.losses import sigmoid
-
-
-def _not_implemented(*args):
-    raise NotImplementedError
-
-
-def _passes(feedback):
-    assert isinstance(feedback, Feedback) and feedback.passed, feedback.message
-    assert str(feedback).startswith("✅")
-
-
-def _fails_with(feedback, diagnosis):
-    assert isinstance(feedback, Feedback) and not feedback.passed
-    assert diagnosis in feedback.message, feedback.message
-    assert str(feedback).startswith("❌")
-
-
-COMMON = [(_not_implemented, "Not implemented yet"), (lambda *a: None, "forget `return`"),
-          (lambda *a: {}["x"], "raised KeyError"), ("nope", "Pass your function itself")]
 
 
 @pytest.mark.parametrize("fn", [
@@ -34,10 +16,10 @@ COMMON = [(_not_implemented, "Not implemented yet"), (lambda *a: None, "forget `
     lambda x, g, eps, low, high: fgsm_step(x, g, eps, (low, high)),
 ])
 def test_correct_fgsm_passes(fn):
-    _passes(check_fgsm_step(fn))
+    assert_passes(check_fgsm_step(fn))
 
 
-@pytest.mark.parametrize("fn, diagnosis", COMMON + [
+@pytest.mark.parametrize("fn, diagnosis", COMMON_FAILURES + [
     (lambda x, g, eps, low, high: np.clip(x + eps * g, low, high), "its sign"),
     (lambda x, g, eps, low, high: np.clip(x - eps * np.sign(g), low, high), "Wrong direction"),
     (lambda x, g, eps, low, high: x + eps * np.sign(g), "Clip the result"),
@@ -46,7 +28,7 @@ def test_correct_fgsm_passes(fn):
     (lambda x, g, eps, low, high: x, "Not quite"),
 ])
 def test_fgsm_mistakes_are_diagnosed(fn, diagnosis):
-    _fails_with(check_fgsm_step(fn), diagnosis)
+    assert_fails_with(check_fgsm_step(fn), diagnosis)
 
 
 @pytest.mark.parametrize("fn", [
@@ -54,10 +36,10 @@ def test_fgsm_mistakes_are_diagnosed(fn, diagnosis):
     logistic_input_gradient,
 ])
 def test_correct_input_gradient_passes(fn):
-    _passes(check_logistic_input_gradient(fn))
+    assert_passes(check_logistic_input_gradient(fn))
 
 
-@pytest.mark.parametrize("fn, diagnosis", COMMON + [
+@pytest.mark.parametrize("fn, diagnosis", COMMON_FAILURES + [
     (lambda x, y, w, b: (y - sigmoid(x @ w + b))[:, None] * w, "Sign flipped"),
     (lambda x, y, w, b: (sigmoid(x @ w + b) - y)[:, None] * x, "with respect to the weights"),
     (lambda x, y, w, b: (x @ w + b - y)[:, None] * w, "sigmoid is missing"),
@@ -66,7 +48,7 @@ def test_correct_input_gradient_passes(fn):
     (lambda x, y, w, b: np.zeros_like(x), "Not quite"),
 ])
 def test_input_gradient_mistakes_are_diagnosed(fn, diagnosis):
-    _fails_with(check_logistic_input_gradient(fn), diagnosis)
+    assert_fails_with(check_logistic_input_gradient(fn), diagnosis)
 
 
 def _right(losses, patience):
@@ -94,10 +76,10 @@ def _early(losses, patience):
 
 
 def test_correct_early_stopping_passes():
-    _passes(check_early_stopping(_right))
+    assert_passes(check_early_stopping(_right))
 
 
-@pytest.mark.parametrize("fn, diagnosis", COMMON + [
+@pytest.mark.parametrize("fn, diagnosis", COMMON_FAILURES + [
     (lambda losses, patience: (_right(losses, patience)[0], _right(losses, patience)[0] - 1), "last epoch"),
     (lambda losses, patience: (_right(losses, patience)[0], int(np.argmin(losses))), "whole list"),
     (_late, "one epoch late"),
@@ -107,7 +89,7 @@ def test_correct_early_stopping_passes():
     (lambda losses, patience: (1, 1), "Not quite"),
 ])
 def test_early_stopping_mistakes_are_diagnosed(fn, diagnosis):
-    _fails_with(check_early_stopping(fn), diagnosis)
+    assert_fails_with(check_early_stopping(fn), diagnosis)
 
 
 def test_the_checker_agrees_with_run_epochs_patience_rule():

@@ -3,29 +3,11 @@
 import numpy as np
 import pytest
 
+from _exercise_checks import COMMON_FAILURES, assert_fails_with, assert_passes
+
 from crossdomain_kit.adaptation import coral_loss
-from crossdomain_kit.exercises import Feedback
 from crossdomain_kit.exercises.lesson07 import (check_coral_loss, check_proxy_a_distance,
                                                 check_reversed_gradient)
-
-
-def _not_implemented(*args):
-    raise NotImplementedError
-
-
-def _passes(feedback):
-    assert isinstance(feedback, Feedback) and feedback.passed, feedback.message
-    assert str(feedback).startswith("✅")
-
-
-def _fails_with(feedback, diagnosis):
-    assert isinstance(feedback, Feedback) and not feedback.passed
-    assert diagnosis in feedback.message, feedback.message
-    assert str(feedback).startswith("❌")
-
-
-COMMON = [(_not_implemented, "Not implemented yet"), (lambda *a: None, "forget `return`"),
-          (lambda *a: {}["x"], "raised KeyError"), ("nope", "Pass your function itself")]
 
 
 def _cov(x, ddof=1, centre=True):
@@ -38,10 +20,10 @@ def _cov(x, ddof=1, centre=True):
     coral_loss,
 ])
 def test_correct_coral_passes(fn):
-    _passes(check_coral_loss(fn))
+    assert_passes(check_coral_loss(fn))
 
 
-@pytest.mark.parametrize("fn, diagnosis", COMMON + [
+@pytest.mark.parametrize("fn, diagnosis", COMMON_FAILURES + [
     (lambda s, t: np.sum((_cov(s, 0) - _cov(t, 0)) ** 2) / (4 * s.shape[1] ** 2), "divides by n − 1"),
     (lambda s, t: np.sum((_cov(s, centre=False) - _cov(t, centre=False)) ** 2) / (4 * s.shape[1] ** 2),
      "not centred"),
@@ -53,14 +35,14 @@ def test_correct_coral_passes(fn):
     (lambda s, t: 1.0, "Not quite"),
 ])
 def test_coral_mistakes_are_diagnosed(fn, diagnosis):
-    _fails_with(check_coral_loss(fn), diagnosis)
+    assert_fails_with(check_coral_loss(fn), diagnosis)
 
 
 def test_correct_pad_passes():
-    _passes(check_proxy_a_distance(lambda err: 2 * (1 - 2 * err)))
+    assert_passes(check_proxy_a_distance(lambda err: 2 * (1 - 2 * err)))
 
 
-@pytest.mark.parametrize("fn, diagnosis", COMMON + [
+@pytest.mark.parametrize("fn, diagnosis", COMMON_FAILURES + [
     (lambda err: 1 - 2 * err, "factor 2 is missing"),
     (lambda err: 2 * (2 * err - 1), "Sign flipped"),
     (lambda err: 2 * (1 - err), "Use 2·err"),
@@ -69,14 +51,14 @@ def test_correct_pad_passes():
     (lambda err: 7.0, "Not quite"),
 ])
 def test_pad_mistakes_are_diagnosed(fn, diagnosis):
-    _fails_with(check_proxy_a_distance(fn), diagnosis)
+    assert_fails_with(check_proxy_a_distance(fn), diagnosis)
 
 
 def test_correct_reversal_passes():
-    _passes(check_reversed_gradient(lambda g, lam: -lam * g))
+    assert_passes(check_reversed_gradient(lambda g, lam: -lam * g))
 
 
-@pytest.mark.parametrize("fn, diagnosis", COMMON + [
+@pytest.mark.parametrize("fn, diagnosis", COMMON_FAILURES + [
     (lambda g, lam: g, "nothing is reversed"),
     (lambda g, lam: lam * g, "sign is missing"),
     (lambda g, lam: -g, "λ is missing"),
@@ -85,7 +67,7 @@ def test_correct_reversal_passes():
     (lambda g, lam: -2 * lam * g, "Not quite"),
 ])
 def test_reversal_mistakes_are_diagnosed(fn, diagnosis):
-    _fails_with(check_reversed_gradient(fn), diagnosis)
+    assert_fails_with(check_reversed_gradient(fn), diagnosis)
 
 
 def test_the_checkers_do_not_import_tensorflow():

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+import numpy as np
+
 
 @dataclass(frozen=True)
 class Feedback:
@@ -55,3 +57,29 @@ def call_learner(fn, args):
         return None, Feedback(False, NOT_IMPLEMENTED + " (Your function returned None: "
                               "did you forget `return`?)")
     return result, None
+
+
+def learner_number(fn, args, hint: str = ""):
+    """Call the learner's function and read its answer as one float.
+
+    Args:
+        fn: the learner's function.
+        args: positional arguments to call it with.
+        hint: appended to the message when the answer has several numbers
+            (e.g. "Did you forget to sum or average?").
+
+    Returns:
+        ``(number, None)``, or ``(None, Feedback)`` saying why the answer is
+        not one number (see :func:`call_learner` for the other reasons).
+    """
+    result, failure = call_learner(fn, args)
+    if failure is not None:
+        return None, failure
+    try:
+        array = np.asarray(result, dtype=np.float64)
+    except (TypeError, ValueError):
+        return None, Feedback(False, f"Return one number; your function returned a {type(result).__name__}.")
+    if array.size != 1:
+        message = f"Return one number; your function returned {array.size} numbers (shape {array.shape})."
+        return None, Feedback(False, f"{message} {hint}".rstrip())
+    return float(array.ravel()[0]), None

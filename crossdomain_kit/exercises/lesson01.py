@@ -15,24 +15,10 @@ import numpy as np
 
 from ..optim import gradient_descent_step
 from ..risk import alpha_from_sizes, domain_sample_weights, joint_empirical_risk
-from ._feedback import Feedback, call_learner
+from ._feedback import Feedback, call_learner, learner_number
 
 _RTOL, _ATOL = 1e-6, 1e-9  # loose enough for float32 answers
-
-
-def _number(fn, args):
-    """The learner's answer as one float, or the Feedback that says why it is not one."""
-    result, failure = call_learner(fn, args)
-    if failure is not None:
-        return None, failure
-    try:
-        array = np.asarray(result, dtype=np.float64)
-    except (TypeError, ValueError):
-        return None, Feedback(False, f"Return one number; your function returned a {type(result).__name__}.")
-    if array.size != 1:
-        return None, Feedback(False, f"Return one number; your function returned {array.size} numbers "
-                              f"(shape {array.shape}). Did you forget to sum or average?")
-    return float(array.ravel()[0]), None
+_ONE_NUMBER = "Did you forget to sum or average?"
 
 
 def _vector(fn, args, size: int):
@@ -80,7 +66,7 @@ def check_joint_risk(fn, seed: int = 0) -> Feedback:
     for n_source, n_target in ((7, 3), (2, 5)):
         source = rng.exponential(1.0, n_source)
         target = rng.exponential(1.0, n_target) + 1.0  # the target fits worse, as in the lesson
-        result, failure = _number(fn, (source.copy(), target.copy()))
+        result, failure = learner_number(fn, (source.copy(), target.copy()), _ONE_NUMBER)
         if failure is not None:
             return failure
         right = joint_empirical_risk(source, target)
@@ -123,7 +109,7 @@ def check_alpha_for_joint(fn) -> Feedback:
     """
     lesson_alpha = alpha_from_sizes(200, 6)
     for n, m in ((7, 3), (2, 5), (200, 6)):
-        result, failure = _number(fn, (n, m))
+        result, failure = learner_number(fn, (n, m), _ONE_NUMBER)
         if failure is not None:
             return failure
         right = alpha_from_sizes(n, m)

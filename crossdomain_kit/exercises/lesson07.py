@@ -16,21 +16,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from ._feedback import Feedback, call_learner
-
-
-def _number(fn, args):
-    result, failure = call_learner(fn, args)
-    if failure is not None:
-        return None, failure
-    try:
-        array = np.asarray(result, dtype=np.float64)
-    except (TypeError, ValueError):
-        return None, Feedback(False, f"Return one number; your function returned a {type(result).__name__}.")
-    if array.size != 1:
-        return None, Feedback(False, f"Return one number; your function returned {array.size} numbers "
-                              f"(shape {array.shape}).")
-    return float(array.ravel()[0]), None
+from ._feedback import Feedback, call_learner, learner_number
 
 
 def _match(result, candidates, otherwise: str) -> Feedback:
@@ -65,7 +51,7 @@ def check_coral_loss(fn, seed: int = 0) -> Feedback:
     rng = np.random.default_rng(seed)
     source = rng.normal(size=(9, 3)) + 1.0
     target = rng.normal(size=(6, 3)) * 2.0 - 0.5
-    result, failure = _number(fn, (source.copy(), target.copy()))
+    result, failure = learner_number(fn, (source.copy(), target.copy()))
     if failure is not None:
         return failure
     right = _coral(source, target)
@@ -97,7 +83,7 @@ def check_proxy_a_distance(fn) -> Feedback:
         :class:`Feedback`: passed, or what is wrong and how to fix it.
     """
     for error in (0.1, 0.35, 0.5):
-        result, failure = _number(fn, (error,))
+        result, failure = learner_number(fn, (error,))
         if failure is not None:
             return failure
         right = 2 * (1 - 2 * error)
