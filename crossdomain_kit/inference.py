@@ -18,6 +18,7 @@ import numpy as np
 from . import _checks
 from .backbones import backbone_names, get_backbone
 from .domains import DomainSplit
+from .evaluation import binary_metrics, choose_threshold
 from .image_folder import IMAGE_EXTENSIONS, unreadable_images
 from .losses import sigmoid
 from .pipeline import make_pipeline
@@ -110,3 +111,33 @@ def predict_labels(model, inputs, threshold: float, **kwargs):
     threshold = _checks.fraction(threshold, "threshold")
     p = predict_proba(model, inputs, **kwargs)
     return p, (p >= threshold).astype(np.int64)
+
+
+def scores_at_validation_threshold(model, val, test=None, *, method: str = "youden", batch_size: int = 32):
+    """Choose the decision threshold on validation, then score validation and test at it.
+
+    The test split is predicted once, after the threshold is fixed, so that
+    nothing about it leaks into the choice.
+
+    Args:
+        model: a kit classifier (one logit).
+        val: the validation split (both classes), or anything :func:`predict_proba` takes.
+        test: the test split, or None.
+        method: how :func:`~crossdomain_kit.evaluation.choose_threshold` picks it.
+        batch_size: images per prediction batch.
+
+    Returns:
+        ``(threshold, validation BinaryMetrics, test BinaryMetrics or None)``.
+
+    Raises:
+        ValueError: for splits without labels, one-class validation data or
+            a bad ``method`` (from the functions it calls).
+
+    Introduced in ``notebooks/04_freezing_hyperparameters_lab.ipynb`` (the dashboard's results table).
+    """
+    p_val = predict_proba(model, val, batch_size=batch_size)
+    threshold = choose_threshold(val.labels, p_val, method)
+    validation = binary_metrics(val.labels, p_val, threshold)
+    tested = None if test is None else binary_metrics(
+        test.labels, predict_proba(model, test, batch_size=batch_size), threshold)
+    return threshold, validation, tested

@@ -40,8 +40,8 @@ import numpy as np
 
 from . import _checks, config
 from .domains import Domain, DomainSplit
-from .evaluation import BinaryMetrics, binary_metrics, choose_threshold
-from .inference import predict_proba
+from .evaluation import BinaryMetrics, binary_metrics
+from .inference import predict_proba, scores_at_validation_threshold
 from .models import base_of, build_classifier
 from .pipeline import make_pipeline
 from .training import TrainingResult, fine_tune, train_joint
@@ -118,8 +118,8 @@ def _datasets(domain: Domain, *, batch_size: int, seed: int, image_size: int):
 def _finish(model, domain: Domain, training: TrainingResult, start: tuple[float, float],
             settings: dict) -> RecipeResult:
     wall, cpu = time.perf_counter() - start[0], time.process_time() - start[1]
-    p_val = predict_proba(model, domain.val, batch_size=_PREDICT_BATCH)
-    threshold = choose_threshold(domain.val.labels, p_val, THRESHOLD_METHOD)
+    threshold = scores_at_validation_threshold(model, domain.val, method=THRESHOLD_METHOD,
+                                               batch_size=_PREDICT_BATCH)[0]
     return RecipeResult(model, threshold, training, wall, cpu, settings)
 
 

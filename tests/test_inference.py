@@ -4,7 +4,10 @@ from PIL import Image
 
 keras = pytest.importorskip("keras")
 
-from crossdomain_kit.inference import backbone_of, predict_labels, predict_proba  # noqa: E402
+from crossdomain_kit.domains import DomainSplit  # noqa: E402
+from crossdomain_kit.evaluation import binary_metrics, choose_threshold  # noqa: E402
+from crossdomain_kit.inference import (backbone_of, predict_labels, predict_proba,  # noqa: E402
+                                       scores_at_validation_threshold)
 from crossdomain_kit.models import build_classifier, load_classifier, save_classifier  # noqa: E402
 
 
@@ -65,3 +68,28 @@ def test_bad_inputs_are_named(model, tmp_path):
                                         keras.layers.Dense(1)], name="mine"), np.zeros((1, 16, 16)))
     with pytest.raises(ValueError, match=r"Received: threshold=2"):
         predict_labels(model, np.zeros((1, 16, 16)), threshold=2)
+
+
+def _split(seed, n, split):
+    rng = np.random.default_rng(seed)
+    labels = np.arange(n) % 2
+    return DomainSplit(labels=labels, images=rng.integers(0, 255, (n, 16, 16, 1)).astype(np.uint8),
+                       class_names=("normal", "pneumonia"), domain="random", split=split)
+
+
+def test_scores_use_the_validation_threshold_for_both_splits(model):
+    val, test = _split(2, 12, "val"), _split(3, 10, "test")
+    threshold, on_val, on_test = scores_at_validation_threshold(model, val, test, method="youden")
+    p_val, p_test = predict_proba(model, val), predict_proba(model, test)
+    assert threshold == choose_threshold(val.labels, p_val, "youden")
+    assert on_val == binary_metrics(val.labels, p_val, threshold)
+    assert on_test == binary_metrics(test.labels, p_test, threshold)
+    assert scores_at_validation_threshold(model, val)[2] is None
+
+
+def test_scores_refuse_one_class_validation(model):
+    val = _split(2, 6, "val")
+    one_class = DomainSplit(labels=np.ones(6, np.int64), images=val.images, class_names=val.class_names,
+                            domain="random", split="val")
+    with pytest.raises(ValueError):
+        scores_at_validation_threshold(model, one_class)

@@ -33,11 +33,11 @@ import numpy as np
 from matplotlib.figure import Figure
 
 from .. import _checks
-from ..domains import Domain, DomainSplit
-from ..evaluation import BinaryMetrics, Table, binary_metrics, choose_threshold
+from ..domains import Domain
+from ..evaluation import BinaryMetrics, Table
 from ..freezing import trainable_parameter_count
 from ..plots import plot_learning_curves
-from ..inference import backbone_of, predict_proba
+from ..inference import backbone_of, scores_at_validation_threshold
 from ..models import build_classifier
 from ..pipeline import make_pipeline
 from ..training import TrainingResult, train_joint
@@ -125,26 +125,6 @@ class TrainingDashboardState:
         """Every run as a :class:`~crossdomain_kit.evaluation.Table` (:data:`RESULT_COLUMNS`)."""
         return Table(columns=RESULT_COLUMNS, rows=tuple(run.row() for run in self.runs),
                      formats=_RESULT_FORMATS)
-
-
-def _scores(model, val: DomainSplit, test: DomainSplit | None, batch_size: int = 32):
-    """Validation and test metrics of a kit classifier, the threshold chosen on validation.
-
-    Args:
-        model: a kit classifier.
-        val: the validation split (both classes).
-        test: the test split, or None.
-        batch_size: images per prediction batch.
-
-    Returns:
-        ``(threshold, validation BinaryMetrics, test BinaryMetrics or None)``.
-    """
-    p_val = predict_proba(model, val, batch_size=batch_size)
-    threshold = choose_threshold(val.labels, p_val)
-    validation = binary_metrics(val.labels, p_val, threshold)
-    tested = None if test is None else binary_metrics(
-        test.labels, predict_proba(model, test, batch_size=batch_size), threshold)
-    return threshold, validation, tested
 
 
 def _curves_figure(history: dict[str, list[float]], title: str = "") -> Figure:
@@ -292,7 +272,7 @@ def training_dashboard(domain, freezing, hyperparameters, *, seed: int = 0,
                              base_learning_rate=hp.base_learning_rate, optimizer=hp.optimizer,
                              batch_size=hp.batch_size, patience=hp.patience, seed=seed,
                              callbacks=[callback], verbose=0)
-        threshold, validation, test = _scores(model, domain.val, domain.test, hp.batch_size)
+        threshold, validation, test = scores_at_validation_threshold(model, domain.val, domain.test, batch_size=hp.batch_size)
         return RunRecord(number=number, freezing=freezing.state.description,
                          trainable_params=trainable_parameter_count(model), hyperparameters=hp,
                          result=result, stopped=runner.stop_requested.is_set(), threshold=threshold,

@@ -29,6 +29,7 @@ from matplotlib.figure import Figure
 from .. import _checks
 from ..config import pick
 from ..evaluation import Table
+from ..inference import scores_at_validation_threshold
 from ..models import build_classifier
 from ..pipeline import make_pipeline
 from ..plots import plot_image_grid
@@ -38,7 +39,6 @@ from ..training import fine_tune, train_joint
 from ._html import show_message, table_html
 from ._jobs import JobCallback, JobRunner
 from ._output import show_figure
-from .dashboard import _scores
 
 KNOB_RANGES = {"contrast": (0.1, 2.0, 0.05), "brightness": (-0.5, 0.5, 0.05), "noise_std": (0.0, 0.3, 0.01),
                "blur_sigma": (0.0, 0.06, 0.005), "resolution": (0.25, 1.0, 0.05),
@@ -258,14 +258,14 @@ def shift_explorer(*, shift: float = 0.5, target: ScannerSettings = TARGET, imag
                     batch_size=_BATCH_SIZE, callbacks=callback("training on the source"), verbose=0)
         if runner.stop_requested.is_set():
             return None
-        on_source = _scores(model, source.val, source.test)[2].auc
-        source_only = _scores(model, target_domain.val, target_domain.test)[2].auc
+        on_source = scores_at_validation_threshold(model, source.val, source.test)[2].auc
+        source_only = scores_at_validation_threshold(model, target_domain.val, target_domain.test)[2].auc
         fine_tune(model, pipe(target_domain.train, True), pipe(target_domain.val), head_epochs=1,
                   finetune_epochs=epochs_now, seed=seed, callbacks=callback("fine-tuning on the target"),
                   verbose=0)
         if runner.stop_requested.is_set():
             return None
-        fine_tuned = _scores(model, target_domain.val, target_domain.test)[2].auc
+        fine_tuned = scores_at_validation_threshold(model, target_domain.val, target_domain.test)[2].auc
         return Comparison(number, shift_now, scanner_now, on_source, source_only, fine_tuned,
                           time.monotonic() - started)
 
