@@ -42,9 +42,8 @@ from . import _checks
 from .backbones import get_backbone
 from .evaluation import binary_metrics
 from .losses import bce_gradient_logits
-from .training import (TrainingResult, _check_dataset, _check_monitor, _check_patience,
-                       _check_validation, _distributed, _optimizer_for, classifier_metrics,
-                       make_objective_step, make_test_step, run_epochs, set_global_seed)
+from .training import (TrainingResult, _check_dataset, _check_tape_run, _distributed, _start_tape_run,
+                       make_objective_step, make_test_step, run_epochs)
 
 
 # --- The step and the logistic model's input gradient (NumPy) ---------------------------------------
@@ -394,27 +393,13 @@ def train_adversarial(model, train_ds, val_ds, epochs: int, optimizer, *, epsilo
     """
     if not isinstance(model, keras.Model):
         raise _checks.fail("`model` must be a Keras model with one logit output.", "model", model)
-    _check_dataset(train_ds, "train_ds")
-    epochs = _checks.positive_int(epochs, "epochs")
-    if not isinstance(optimizer, keras.optimizers.Optimizer):
-        raise _checks.fail("`optimizer` must be a Keras optimizer instance, e.g. "
-                           "keras.optimizers.Adam(1e-3).", "optimizer", optimizer)
+    epochs, monitor, patience, seed = _check_tape_run(train_ds, val_ds, epochs, optimizer, monitor, patience,
+                                                      seed)
     epsilon = _epsilon(epsilon)
     adversarial_weight = _checks.fraction(adversarial_weight, "adversarial_weight")
     bounds = _clip_bounds(clip_range, train_ds.element_spec[0].shape[-1])
     clip = None if bounds is None else tuple(bound.astype(np.float32) for bound in bounds)
-    monitor = _check_monitor(monitor)
-    patience = _check_patience(patience)
-    seed = _checks.seed(seed, allow_none=True)
-    _check_validation(val_ds)
-    if seed is not None:
-        set_global_seed(seed)
-
-    with model.distribute_strategy.scope():
-        optimizer = _optimizer_for(model, optimizer)
-        if not optimizer.built:
-            optimizer.build(model.trainable_variables)
-        metrics = classifier_metrics()
+    optimizer, metrics = _start_tape_run(model, optimizer, seed)
     objective = _adversarial_objective(model, epsilon=epsilon, adversarial_weight=adversarial_weight,
                                        clip_range=clip)
     train_step = make_objective_step(model, optimizer, objective, metrics)

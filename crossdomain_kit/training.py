@@ -749,24 +749,10 @@ def train_with_tape(model, train_ds, val_ds, epochs: int, optimizer, *, monitor:
 
     Introduced in ``notebooks/04_freezing_hyperparameters_lab.ipynb``.
     """
-    _check_dataset(train_ds, "train_ds")
-    epochs = _checks.positive_int(epochs, "epochs")
-    if not isinstance(optimizer, keras.optimizers.Optimizer):
-        raise _checks.fail("`optimizer` must be a Keras optimizer instance, e.g. "
-                           "keras.optimizers.Adam(1e-3).", "optimizer", optimizer)
-    monitor = _check_monitor(monitor)
-    patience = _check_patience(patience)
-    seed = _checks.seed(seed, allow_none=True)
-    _check_validation(val_ds)
-    if seed is not None:
-        set_global_seed(seed)
-
-    with model.distribute_strategy.scope():
-        optimizer = _optimizer_for(model, optimizer)
-        if not optimizer.built:  # a LossScaleOptimizer would rebuild, resetting its loss scale
-            optimizer.build(model.trainable_variables)
-        loss_fn = keras.losses.BinaryCrossentropy(from_logits=True)
-        metrics = classifier_metrics()
+    epochs, monitor, patience, seed = _check_tape_run(train_ds, val_ds, epochs, optimizer, monitor, patience,
+                                                      seed)
+    optimizer, metrics = _start_tape_run(model, optimizer, seed)
+    loss_fn = keras.losses.BinaryCrossentropy(from_logits=True)
     train_step = make_train_step(model, optimizer, loss_fn, metrics)
     test_step = make_test_step(model, loss_fn, metrics)
     train_data, val_data = _distributed(train_ds, model), _distributed(val_ds, model)
@@ -778,6 +764,32 @@ def train_with_tape(model, train_ds, val_ds, epochs: int, optimizer, *, monitor:
 
 def _check_patience(patience) -> int | None:
     return None if patience is None else _checks.positive_int(patience, "patience")
+
+
+def _check_tape_run(train_ds, val_ds, epochs, optimizer, monitor, patience, seed):
+    """The argument checks of a tape-loop run; ``(epochs, monitor, patience, seed)`` checked."""
+    _check_dataset(train_ds, "train_ds")
+    epochs = _checks.positive_int(epochs, "epochs")
+    if not isinstance(optimizer, keras.optimizers.Optimizer):
+        raise _checks.fail("`optimizer` must be a Keras optimizer instance, e.g. "
+                           "keras.optimizers.Adam(1e-3).", "optimizer", optimizer)
+    monitor = _check_monitor(monitor)
+    patience = _check_patience(patience)
+    seed = _checks.seed(seed, allow_none=True)
+    _check_validation(val_ds)
+    return epochs, monitor, patience, seed
+
+
+def _start_tape_run(model, optimizer, seed):
+    """Seed, then the optimizer (built) and metrics of a tape-loop run, in the model's strategy scope."""
+    if seed is not None:
+        set_global_seed(seed)
+    with model.distribute_strategy.scope():
+        optimizer = _optimizer_for(model, optimizer)
+        if not optimizer.built:  # a LossScaleOptimizer would rebuild, resetting its loss scale
+            optimizer.build(model.trainable_variables)
+        metrics = classifier_metrics()
+    return optimizer, metrics
 
 
 def run_epochs(model, train_data, val_data, epochs: int, train_step, test_step, metrics: dict, *,
