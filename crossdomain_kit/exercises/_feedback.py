@@ -83,3 +83,33 @@ def learner_number(fn, args, hint: str = ""):
         message = f"Return one number; your function returned {array.size} numbers (shape {array.shape})."
         return None, Feedback(False, f"{message} {hint}".rstrip())
     return float(array.ravel()[0]), None
+
+
+def learner_array(fn, args, shape: tuple):
+    """Call the learner's function and read its answer as a float array of ``shape``.
+
+    Args:
+        fn: the learner's function.
+        args: positional arguments to call it with.
+        shape: the shape the answer must have.
+
+    Returns:
+        ``(array, None)``, or ``(None, Feedback)`` saying why the answer is
+        not such an array (see :func:`call_learner` for the other reasons).
+    """
+    shape = tuple(shape)
+    result, failure = call_learner(fn, args)
+    if failure is not None:
+        return None, failure
+    try:
+        array = np.asarray(result, dtype=np.float64)
+    except (TypeError, ValueError):
+        return None, Feedback(False, f"Return an array of shape {shape}; your function returned "
+                              f"a {type(result).__name__}.")
+    if array.shape != shape:
+        hint = ""
+        if array.size == int(np.prod(shape)):
+            hint = (" The values may be right: return a flat array (e.g. `.ravel()`)." if len(shape) == 1
+                    else f" The values may be right: reshape them to {shape}.")
+        return None, Feedback(False, f"Wrong shape: expected shape {shape}, got shape {array.shape}.{hint}")
+    return array, None

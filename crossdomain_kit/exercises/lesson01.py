@@ -15,26 +15,10 @@ import numpy as np
 
 from ..optim import gradient_descent_step
 from ..risk import alpha_from_sizes, domain_sample_weights, joint_empirical_risk
-from ._feedback import Feedback, call_learner, learner_number
+from ._feedback import Feedback, learner_array, learner_number
 
 _RTOL, _ATOL = 1e-6, 1e-9  # loose enough for float32 answers
 _ONE_NUMBER = "Did you forget to sum or average?"
-
-
-def _vector(fn, args, size: int):
-    """The learner's answer as a flat float array of ``size`` entries, or the Feedback why not."""
-    result, failure = call_learner(fn, args)
-    if failure is not None:
-        return None, failure
-    try:
-        array = np.asarray(result, dtype=np.float64)
-    except (TypeError, ValueError):
-        return None, Feedback(False, f"Return an array of {size} numbers; your function returned "
-                              f"a {type(result).__name__}.")
-    if array.shape != (size,):
-        hint = " The values may be right: return a flat array (e.g. `.ravel()`)." if array.size == size else ""
-        return None, Feedback(False, f"Wrong shape: expected ({size},), got {array.shape}.{hint}")
-    return array, None
 
 
 def _close(a, b) -> bool:
@@ -148,7 +132,7 @@ def check_domain_weights(fn) -> Feedback:
         :class:`Feedback`: passed, or what is wrong and how to fix it.
     """
     for n, m, alpha in ((7, 3, 0.2), (4, 6, 0.8)):  # sizes where no two mistakes coincide
-        result, failure = _vector(fn, (n, m, alpha), n + m)
+        result, failure = learner_array(fn, (n, m, alpha), (n + m,))
         if failure is not None:
             return failure
         right = domain_sample_weights(n, m, alpha)
@@ -195,7 +179,7 @@ def check_gradient_step(fn, seed: int = 0) -> Feedback:
     rng = np.random.default_rng(seed)
     theta, gradient, eta = rng.normal(size=3), rng.normal(size=3), 0.3
     given = theta.copy()
-    result, failure = _vector(fn, (given, gradient.copy(), eta), 3)
+    result, failure = learner_array(fn, (given, gradient.copy(), eta), (3,))
     if failure is not None:
         return failure
     right = gradient_descent_step(theta, gradient, eta)

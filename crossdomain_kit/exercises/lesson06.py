@@ -17,20 +17,7 @@ from __future__ import annotations
 import numpy as np
 
 from ..losses import sigmoid
-from ._feedback import Feedback, call_learner
-
-
-def _array(fn, args, shape):
-    result, failure = call_learner(fn, args)
-    if failure is not None:
-        return None, failure
-    try:
-        array = np.asarray(result, dtype=np.float64)
-    except (TypeError, ValueError):
-        return None, Feedback(False, f"Return an array; your function returned a {type(result).__name__}.")
-    if array.shape != shape:
-        return None, Feedback(False, f"Return an array of shape {shape}; yours has shape {array.shape}.")
-    return array, None
+from ._feedback import Feedback, call_learner, learner_array
 
 
 def _match(result, candidates, otherwise: str) -> Feedback:
@@ -56,7 +43,7 @@ def check_fgsm_step(fn, seed: int = 0) -> Feedback:
     gradient = rng.normal(0, 0.02, x.shape)
     gradient[0, 0, 0, 0], gradient[0, 0, 1, 0] = 1.0, -1.0
     epsilon, low, high = 0.05, 0.0, 1.0
-    result, failure = _array(fn, (x.copy(), gradient.copy(), epsilon, low, high), x.shape)
+    result, failure = learner_array(fn, (x.copy(), gradient.copy(), epsilon, low, high), x.shape)
     if failure is not None:
         return failure
     right = np.clip(x + epsilon * np.sign(gradient), low, high)
@@ -86,7 +73,7 @@ def check_logistic_input_gradient(fn, seed: int = 0) -> Feedback:
     """
     rng = np.random.default_rng(seed)
     x, y, w, b = rng.normal(size=(5, 3)), np.array([1.0, 0.0, 1.0, 1.0, 0.0]), rng.normal(size=3), 0.4
-    result, failure = _array(fn, (x.copy(), y.copy(), w.copy(), b), x.shape)
+    result, failure = learner_array(fn, (x.copy(), y.copy(), w.copy(), b), x.shape)
     if failure is not None:
         return failure
     z = x @ w + b
