@@ -49,8 +49,8 @@ os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 from synthetic import measure_images_per_s  # noqa: E402  (benchmarks/synthetic.py, beside this file)
 
 from crossdomain_kit import config  # noqa: E402
-from crossdomain_kit.image_folder import load_image_folder  # noqa: E402
-from crossdomain_kit.pipeline import make_pipeline  # noqa: E402
+from crossdomain_kit.data.image_folder import load_image_folder  # noqa: E402
+from crossdomain_kit.data.pipeline import make_pipeline  # noqa: E402
 
 WARMUP_BATCHES = 5
 

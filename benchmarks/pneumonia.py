@@ -5,7 +5,7 @@ Run from the repository root:
     python benchmarks/pneumonia.py                          # markdown table
     python benchmarks/pneumonia.py --json pneumonia.json    # and a JSON file
 
-The recipe is :func:`crossdomain_kit.recipes.train_small_cnn` on PneumoniaMNIST
+The recipe is :func:`crossdomain_kit.workflows.recipes.train_small_cnn` on PneumoniaMNIST
 at 28 px (``$CROSSDOMAIN_DATA_DIR/pneumoniamnist.npz``): the small CNN from
 scratch, mild augmentation, the epoch with the best validation AUC kept and
 the decision threshold chosen on validation (Youden's J). Only then is the
@@ -34,10 +34,10 @@ from pathlib import Path
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
 from crossdomain_kit import config  # noqa: E402
-from crossdomain_kit.domains import Domain  # noqa: E402
+from crossdomain_kit.data.domains import Domain  # noqa: E402
 from crossdomain_kit.evaluation import evaluate_predictions  # noqa: E402
-from crossdomain_kit.medmnist import load_medmnist_domain  # noqa: E402
-from crossdomain_kit.recipes import train_small_cnn  # noqa: E402
+from crossdomain_kit.data.medmnist import load_medmnist_domain  # noqa: E402
+from crossdomain_kit.workflows.recipes import train_small_cnn  # noqa: E402
 
 PUBLISHED = (  # MedMNIST v2, Table 3: PneumoniaMNIST test AUC / ACC
     ("MedMNIST v2: ResNet-18 (28)", 0.944, 0.854),

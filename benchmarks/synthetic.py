@@ -1,4 +1,4 @@
-"""How many synthetic radiographs per second `crossdomain_kit.synthetic` makes.
+"""How many synthetic radiographs per second `crossdomain_kit.data.synthetic` makes.
 
 Run from the repository root:
 
@@ -20,7 +20,7 @@ from pathlib import Path
 
 from threadpoolctl import threadpool_limits
 
-from crossdomain_kit.synthetic import SOURCE, TARGET, interpolate_scanner, make_synthetic_split
+from crossdomain_kit.data.synthetic import SOURCE, TARGET, interpolate_scanner, make_synthetic_split
 
 SIZES = (28, 64, 128)
 SHIFT = 0.5

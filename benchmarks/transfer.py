@@ -5,14 +5,14 @@ Run from the repository root:
     python benchmarks/transfer.py                         # markdown table, seeds 0, 1, 2
     python benchmarks/transfer.py --json transfer.json    # and a JSON file
 
-For each seed, with the kit's recipes (:mod:`crossdomain_kit.recipes`):
+For each seed, with the kit's recipes (:mod:`crossdomain_kit.workflows.recipes`):
 
-1. :func:`~crossdomain_kit.recipes.pretrain`: the small CNN on PneumoniaMNIST
+1. :func:`~crossdomain_kit.workflows.recipes.pretrain`: the small CNN on PneumoniaMNIST
    (28 px paediatric chest X-rays, the source);
-2. :func:`~crossdomain_kit.recipes.transfer`: a copy of it fine-tuned on
+2. :func:`~crossdomain_kit.workflows.recipes.transfer`: a copy of it fine-tuned on
    BreastMNIST (28 px breast ultrasound, the target; 1 = malignant) in two
    phases, head then everything;
-3. :func:`~crossdomain_kit.recipes.scratch_baseline`: the same network from a
+3. :func:`~crossdomain_kit.workflows.recipes.scratch_baseline`: the same network from a
    random start on BreastMNIST with the same budget (epochs, batch size,
    augmentation, model selection on validation).
 
@@ -42,9 +42,9 @@ os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 import numpy as np  # noqa: E402
 
 from crossdomain_kit import config  # noqa: E402
-from crossdomain_kit.domains import Domain  # noqa: E402
-from crossdomain_kit.medmnist import load_medmnist_domain  # noqa: E402
-from crossdomain_kit.recipes import pretrain, scratch_baseline, transfer  # noqa: E402
+from crossdomain_kit.data.domains import Domain  # noqa: E402
+from crossdomain_kit.data.medmnist import load_medmnist_domain  # noqa: E402
+from crossdomain_kit.workflows.recipes import pretrain, scratch_baseline, transfer  # noqa: E402
 
 REFERENCE = ("MedMNIST v2: ResNet-18 (28), from scratch", 0.901)  # BreastMNIST test AUC, Table 3
 GOALS = {"mean_transfer_auc": 0.92, "spread": 0.03, "margin_over_scratch": 0.05}

@@ -136,12 +136,12 @@ def probabilities(value, name: str = "y_prob") -> np.ndarray:
 
     Raises:
         ValueError: if any entry is outside [0, 1] (logits passed by mistake:
-            the message says to apply ``crossdomain_kit.losses.sigmoid``).
+            the message says to apply ``crossdomain_kit.theory.losses.sigmoid``).
     """
     array = float_array(value, name)
     if np.any((array < 0) | (array > 1)):
         raise fail(f"`{name}` must hold probabilities in [0, 1]; for logits apply "
-                   "`crossdomain_kit.losses.sigmoid` first or use a from-logits function.",
+                   "`crossdomain_kit.theory.losses.sigmoid` first or use a from-logits function.",
                    name, array)
     return array
 

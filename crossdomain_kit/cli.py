@@ -162,8 +162,8 @@ def _add_data_options(parser: _Parser) -> None:
 
 def build_parser() -> argparse.ArgumentParser:
     """The ``crossdomain-kit`` argument parser (no heavy imports)."""
-    from .backbones import backbone_names
-    from .medmnist import medmnist_info, medmnist_names
+    from .models.backbones import backbone_names
+    from .data.medmnist import medmnist_info, medmnist_names
 
     parser = _Parser(
         prog=PROG, formatter_class=argparse.RawDescriptionHelpFormatter,
@@ -332,8 +332,8 @@ def _carve(split, fraction: float, seed: int, groups, carved_name: str):
     """(kept, carved): whole groups, about ``fraction`` of each class, moved to a new split."""
     import numpy as np
 
-    from .domains import DomainSplit
-    from .image_folder import carve_groups
+    from .data.domains import DomainSplit
+    from .data.image_folder import carve_groups
 
     try:
         moved = carve_groups(groups, split.labels, fraction, seed)
@@ -353,8 +353,8 @@ def _carve(split, fraction: float, seed: int, groups, carved_name: str):
 
 def _image_folder_domain(path: Path, positive_class, seed: int, val_fraction: float,
                          test_fraction: float):
-    from .domains import Domain
-    from .image_folder import VAL_FOLDER_NAMES, group_ids, kaggle_patient_id, load_image_folder
+    from .data.domains import Domain
+    from .data.image_folder import VAL_FOLDER_NAMES, group_ids, kaggle_patient_id, load_image_folder
 
     folder = load_image_folder(path, positive_class=positive_class, val_fraction=val_fraction, seed=seed)
     carved = [] if any((path / n).is_dir() for n in VAL_FOLDER_NAMES) else ["val"]
@@ -372,7 +372,7 @@ def _image_folder_domain(path: Path, positive_class, seed: int, val_fraction: fl
 
 def _registry_entry(path: Path):
     """(name, size) of the MedMNIST registry file called like ``path``, or None."""
-    from .medmnist import medmnist_registry
+    from .data.medmnist import medmnist_registry
 
     for name, info in medmnist_registry()["datasets"].items():
         for size, record in info["files"].items():
@@ -386,8 +386,8 @@ def _npz_domain(path: Path, positive_class, seed: int, val_fraction: float, test
 
     import numpy as np
 
-    from .domains import SPLITS, Domain, DomainSplit
-    from .medmnist import load_medmnist_domain
+    from .data.domains import SPLITS, Domain, DomainSplit
+    from .data.medmnist import load_medmnist_domain
 
     if positive_class is not None:
         raise UsageError("--positive-class applies to image folders; in a .npz the positive class "
@@ -512,8 +512,8 @@ def _progress(label: str):
 
 def _evaluation(name: str, model, domain, batch_size: int, seed: int):
     from .evaluation import evaluate_predictions
-    from .inference import predict_proba
-    from .report import ModelEvaluation
+    from .models.predict import predict_proba
+    from .evaluation.reports import ModelEvaluation
 
     p_val = predict_proba(model, domain.val, batch_size=batch_size)
     p_test = predict_proba(model, domain.test, batch_size=batch_size)
@@ -524,7 +524,7 @@ def _evaluation(name: str, model, domain, batch_size: int, seed: int):
 
 
 def _pipelines(domain, backbone: str, image_size: int, batch_size: int, seed: int):
-    from .pipeline import make_pipeline
+    from .data.pipeline import make_pipeline
 
     common = dict(backbone=backbone, image_size=image_size, batch_size=batch_size, seed=seed)
     return (make_pipeline(domain.train, training=True, **common), make_pipeline(domain.val, **common))
@@ -571,8 +571,8 @@ def _plan(args, domain, source_model, backbone: str | None = None) -> _Plan:
     ``backbone`` overrides both ``--backbone`` and the default (for the fallback
     when default ImageNet weights cannot be had).
     """
-    from .backbones import get_backbone
-    from .inference import backbone_of
+    from .models.backbones import get_backbone
+    from .models.predict import backbone_of
     from .training import gpu_available
 
     n_train = len(domain.train)
@@ -615,8 +615,8 @@ def _plan(args, domain, source_model, backbone: str | None = None) -> _Plan:
 
 
 def _build(plan: _Plan, seed: int):
-    from .backbones import get_backbone
-    from .models import build_classifier
+    from .models.backbones import get_backbone
+    from .models.classifier import build_classifier
 
     channels = 3 if plan.weights == "imagenet" else get_backbone(plan.backbone).channels
     return build_classifier(plan.backbone, (plan.image_size, plan.image_size, channels), plan.weights,
@@ -662,7 +662,7 @@ def _train(model, plan: _Plan, train_ds, val_ds, train_labels, seed: int, label:
 
 
 def _save_model(model):
-    from .models import save_classifier
+    from .models.classifier import save_classifier
 
     return lambda path: save_classifier(model, path)
 
@@ -679,7 +679,7 @@ def _print_table(before, after) -> None:
 # --- Commands ------------------------------------------------------------------------------------------
 
 def _finetune(args) -> None:
-    from .report import check_output_folder, write_report
+    from .evaluation.reports import check_output_folder, write_report
 
     if args.source and args.weights:
         raise UsageError("--source and --weights exclude each other: the source model brings its weights")
@@ -689,7 +689,7 @@ def _finetune(args) -> None:
                               val_fraction=args.val_fraction, test_fraction=args.test_fraction)
     print(_describe_data(data))
     if args.source:
-        from .models import load_classifier
+        from .models.classifier import load_classifier
 
         model = load_classifier(args.source, compile=False)
         plan = _plan(args, domain, model)
@@ -712,8 +712,8 @@ def _finetune(args) -> None:
 
 
 def _evaluate(args) -> None:
-    from .models import load_classifier
-    from .report import check_output_folder, write_report
+    from .models.classifier import load_classifier
+    from .evaluation.reports import check_output_folder, write_report
 
     out = check_output_folder(args.out, [args.model, args.data])
     model = load_classifier(args.model, compile=False)
@@ -731,7 +731,7 @@ def _evaluate(args) -> None:
 
 def _threshold_and_names(model_path: Path, threshold):
     """The threshold and class names to label with: --threshold, the model's metrics.json, or 0.5."""
-    from .report import METRICS_FILE, TOOL
+    from .evaluation.reports import METRICS_FILE, TOOL
 
     sidecar = model_path.resolve().parent / METRICS_FILE
     saved = {}
@@ -749,8 +749,8 @@ def _threshold_and_names(model_path: Path, threshold):
 
 
 def _predict(args) -> None:
-    from .inference import as_prediction_inputs, predict_labels
-    from .models import load_classifier
+    from .models.predict import as_prediction_inputs, predict_labels
+    from .models.classifier import load_classifier
 
     model = load_classifier(args.model, compile=False)
     threshold, names = _threshold_and_names(Path(args.model), args.threshold)
@@ -762,7 +762,7 @@ def _predict(args) -> None:
 
 
 def _fetch(args) -> None:
-    from .medmnist import fetch_medmnist, load_medmnist_domain, medmnist_info
+    from .data.medmnist import fetch_medmnist, load_medmnist_domain, medmnist_info
 
     info = medmnist_info(args.name)
     path = fetch_medmnist(args.name, args.size, args.data_dir, progress=True)
@@ -776,8 +776,8 @@ def _fetch(args) -> None:
 
 def _demo_domains(args):
     """(source, target, note): PneumoniaMNIST → BreastMNIST when present, else the synthetic domains."""
-    from .domains import Domain
-    from .medmnist import fetch_medmnist, load_medmnist_domain
+    from .data.domains import Domain
+    from .data.medmnist import fetch_medmnist, load_medmnist_domain
 
     folder = config.data_dir(args.data_dir)
     missing = []
@@ -797,7 +797,7 @@ def _demo_domains(args):
         note = (f"Real data: PneumoniaMNIST (paediatric chest X-rays) -> BreastMNIST (breast "
                 f"ultrasound), 28 px, from {folder}.")
         return source, target, note
-    from .synthetic import make_synthetic_task
+    from .data.synthetic import make_synthetic_task
 
     why = ("--synthetic was given" if args.synthetic else
            f"{' and '.join(missing)} not found in {folder}; run 'crossdomain-kit fetch {missing[0]}'"
@@ -815,8 +815,8 @@ def _demo_domains(args):
 
 def _demo(args) -> None:
     from .evaluation import compare_before_after
-    from .recipes import pretrain, transfer
-    from .report import check_output_folder, write_report
+    from .workflows.recipes import pretrain, transfer
+    from .evaluation.reports import check_output_folder, write_report
 
     out = check_output_folder(args.out)
     source, target, note = _demo_domains(args)

@@ -23,8 +23,8 @@ from importlib import metadata
 from pathlib import Path
 
 from . import __version__, _checks, config
-from .image_folder import _find_split_folders, _scan_split
-from .medmnist import fetch_medmnist, medmnist_info, medmnist_names
+from .data.image_folder import _find_split_folders, _scan_split
+from .data.medmnist import fetch_medmnist, medmnist_info, medmnist_names
 
 _DISTRIBUTIONS = {  # package → the distribution names it is installed under, most common first
     "tensorflow": ("tensorflow", "tensorflow-cpu", "tensorflow-macos", "tf-nightly"),
@@ -196,9 +196,9 @@ def find_local_datasets(data_dir: str | os.PathLike | None = None) -> LocalDatas
     """What a data directory already holds, without reading images or downloading.
 
     Looks for every MedMNIST file the kit knows, under its official name or the
-    ``<name>_<size>.npz`` alias (:func:`crossdomain_kit.medmnist.fetch_medmnist`),
+    ``<name>_<size>.npz`` alias (:func:`crossdomain_kit.data.medmnist.fetch_medmnist`),
     and for image folders in the layout of
-    :func:`crossdomain_kit.image_folder.load_image_folder`: the directory
+    :func:`crossdomain_kit.data.image_folder.load_image_folder`: the directory
     itself and each of its visible subfolders, image files counted per split
     and class.
 

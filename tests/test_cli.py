@@ -10,10 +10,11 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from _http_server import http_server, send_body  # noqa: F401  (fixture)
+from tests._http_server import http_server, send_body  # noqa: F401  (fixture)
 from PIL import Image
 
-from crossdomain_kit import config, medmnist
+from crossdomain_kit import config
+from crossdomain_kit.data import medmnist
 from crossdomain_kit.cli import main
 
 SHARED = config.data_dir()

@@ -3,13 +3,13 @@ import sys
 
 
 def test_importing_the_package_does_not_import_tensorflow():
-    code = ("import sys, crossdomain_kit, crossdomain_kit.losses, crossdomain_kit.risk, "
-            "crossdomain_kit.optim, crossdomain_kit.gradcheck, crossdomain_kit.logistic, "
-            "crossdomain_kit.config, crossdomain_kit.domains, crossdomain_kit.synthetic, "
-            "crossdomain_kit.toy_domains, crossdomain_kit.surface, crossdomain_kit.medmnist, "
-            "crossdomain_kit.download, crossdomain_kit.image_folder, crossdomain_kit.backbones, "
+    code = ("import sys, crossdomain_kit, crossdomain_kit.theory.losses, crossdomain_kit.theory.risk, "
+            "crossdomain_kit.theory.optim, crossdomain_kit.theory.gradcheck, crossdomain_kit.theory.logistic, "
+            "crossdomain_kit.config, crossdomain_kit.data.domains, crossdomain_kit.data.synthetic, "
+            "crossdomain_kit.theory.toy_domains, crossdomain_kit.theory.surface, crossdomain_kit.data.medmnist, "
+            "crossdomain_kit.data.download, crossdomain_kit.data.image_folder, crossdomain_kit.models.backbones, "
             "crossdomain_kit.evaluation, crossdomain_kit.exercises.lesson01, "
-            "crossdomain_kit.exercises.lesson02, crossdomain_kit.cli, crossdomain_kit.report; "
+            "crossdomain_kit.exercises.lesson02, crossdomain_kit.cli, crossdomain_kit.evaluation.reports; "
             "print('tensorflow' in sys.modules, 'keras' in sys.modules)")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.split() == ["False", "False"]

@@ -15,7 +15,7 @@ import os
 from pathlib import Path
 
 from .. import config
-from ..medmnist import medmnist_info, medmnist_names
+from ..data.medmnist import medmnist_info, medmnist_names
 from ._feedback import Feedback, call_learner
 
 
@@ -109,4 +109,4 @@ def check_medmnist_file_name(fn) -> Feedback:
             return Feedback(False, f"Not quite: for {call} the official file is {expected!r}; your "
                             f"function returned {result!r}.")
     return Feedback(True, "Correct: <name>.npz at 28 px, <name>_<size>.npz above "
-                    "(`crossdomain_kit.medmnist.medmnist_info(name)['files']`).")
+                    "(`crossdomain_kit.data.medmnist.medmnist_info(name)['files']`).")

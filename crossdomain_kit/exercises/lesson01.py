@@ -1,8 +1,8 @@
 """Checkers for the exercises of ``notebooks/01_joint_empirical_risk.ipynb``.
 
 Each checker calls the learner's function on inputs it makes up, compares the
-answer with the kit (:mod:`crossdomain_kit.risk`,
-:mod:`crossdomain_kit.optim`) and, when it is wrong, recognises the usual
+answer with the kit (:mod:`crossdomain_kit.theory.risk`,
+:mod:`crossdomain_kit.theory.optim`) and, when it is wrong, recognises the usual
 mistakes: averaging the two domain means instead of pooling the losses, the
 weights M/(N+M) and N/(N+M) swapped, weights not divided by the domain size, a
 gradient step uphill or without its learning rate, an update that overwrites
@@ -13,8 +13,8 @@ from __future__ import annotations
 
 import numpy as np
 
-from ..optim import gradient_descent_step
-from ..risk import alpha_from_sizes, domain_sample_weights, joint_empirical_risk
+from ..theory.optim import gradient_descent_step
+from ..theory.risk import alpha_from_sizes, domain_sample_weights, joint_empirical_risk
 from ._feedback import Feedback, learner_array, learner_number
 
 _RTOL, _ATOL = 1e-6, 1e-9  # loose enough for float32 answers
@@ -77,7 +77,7 @@ def check_joint_risk(fn, seed: int = 0) -> Feedback:
         ], f"Not quite: with N = {n}, M = {m} the joint risk is {right:.6g}, your function "
            f"returned {result:.6g}. Add up all N + M losses, then divide by N + M.")
     return Feedback(True, "Correct: L = (Σ_S ℓ + Σ_T ℓ)/(N+M), one mean over D_S ∪ D_T "
-                    "(`crossdomain_kit.risk.joint_empirical_risk`).")
+                    "(`crossdomain_kit.theory.risk.joint_empirical_risk`).")
 
 
 def check_alpha_for_joint(fn) -> Feedback:
@@ -115,7 +115,7 @@ def check_alpha_for_joint(fn) -> Feedback:
         ], f"Not quite: for N = {n}, M = {m} the answer is {right:.6g}, your function returned "
            f"{result:.6g}. Expand (Σ_S ℓ + Σ_T ℓ)/(N+M) with Σ_S ℓ = N·R_S and Σ_T ℓ = M·R_T.")
     return Feedback(True, "Correct: α = N/(N+M), so the joint risk is the α-weighted risk at the "
-                    "source's share of the data (`crossdomain_kit.risk.alpha_from_sizes`).")
+                    "source's share of the data (`crossdomain_kit.theory.risk.alpha_from_sizes`).")
 
 
 def check_domain_weights(fn) -> Feedback:
@@ -162,7 +162,7 @@ def check_domain_weights(fn) -> Feedback:
              "wrong order: stack the source first, then the target (as `stack_domains` does)."),
         ], otherwise)
     return Feedback(True, "Correct: α/N per source example and (1 − α)/M per target example, "
-                    "summing to 1 (`crossdomain_kit.risk.domain_sample_weights`).")
+                    "summing to 1 (`crossdomain_kit.theory.risk.domain_sample_weights`).")
 
 
 def check_gradient_step(fn, seed: int = 0) -> Feedback:
@@ -197,4 +197,4 @@ def check_gradient_step(fn, seed: int = 0) -> Feedback:
                         "the caller's array changes too, and a recorded descent path would hold the "
                         "same array at every step. Return a new array: `theta - learning_rate * gradient`.")
     return Feedback(True, "Correct: θ ← θ − η∇L(θ), returned as a new array "
-                    "(`crossdomain_kit.optim.gradient_descent_step`).")
+                    "(`crossdomain_kit.theory.optim.gradient_descent_step`).")

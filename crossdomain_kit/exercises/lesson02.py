@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from ..losses import bce_gradient_logits, logistic_risk_gradient, sigmoid
+from ..theory.losses import bce_gradient_logits, logistic_risk_gradient, sigmoid
 from ._feedback import Feedback, call_learner
 
 _RTOL, _ATOL = 1e-5, 1e-7  # loose enough for float32 (TensorFlow) answers
@@ -111,7 +111,7 @@ def check_bce_gradient(fn, seed: int = 0) -> Feedback:
     if failure is not None or not _matches(result, bce_gradient_logits(extreme_y, extreme_z)):
         return Feedback(False, "Right on ordinary logits, but not at z = ±1000 (expected "
                         "[−1, 0, 1, 0]). Compute σ without overflow, e.g. with "
-                        "`crossdomain_kit.losses.sigmoid`.")
+                        "`crossdomain_kit.theory.losses.sigmoid`.")
     return Feedback(True, "Correct: ∂ℓ/∂z = σ(z) − y for every example, and it stays finite "
                     "at z = ±1000.")
 
@@ -174,6 +174,6 @@ def check_logistic_gradient(fn, seed: int = 0) -> Feedback:
     if failure is not None or not _matches(result, logistic_risk_gradient(big_theta, X, y)):
         return Feedback(False, "Right for moderate θ, but wrong or not finite when the logits "
                         "are in the hundreds. Compute σ without overflow, e.g. with "
-                        "`crossdomain_kit.losses.sigmoid`.")
+                        "`crossdomain_kit.theory.losses.sigmoid`.")
     return Feedback(True, "Correct: (1/n) Σ (σ(zᵢ) − yᵢ)[xᵢ, 1] with the bias last, and it "
                     "stays finite for large logits.")

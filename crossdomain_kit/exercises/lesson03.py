@@ -1,9 +1,9 @@
 """Checkers for the exercises of ``notebooks/03_transfer_shifted_domains.ipynb``.
 
 Each checker runs the learner's function on inputs it makes up, compares the
-answer with the kit (:func:`crossdomain_kit.risk.joint_empirical_risk`,
-:func:`crossdomain_kit.data_efficiency.transfer_gain`,
-:func:`crossdomain_kit.data_efficiency.gain_vanishes_at`) and, when it is
+answer with the kit (:func:`crossdomain_kit.theory.risk.joint_empirical_risk`,
+:func:`crossdomain_kit.workflows.data_efficiency.transfer_gain`,
+:func:`crossdomain_kit.workflows.data_efficiency.gain_vanishes_at`) and, when it is
 wrong, recognises the usual mistakes: the plain average of the two domain
 risks, the domain sizes swapped, a sum not divided by N + M; the gain's sign
 flipped, a spread taken from the AUCs instead of the paired gains, a standard
@@ -18,8 +18,8 @@ from __future__ import annotations
 
 import numpy as np
 
-from ..data_efficiency import gain_vanishes_at, transfer_gain
-from ..risk import joint_empirical_risk
+from ..workflows.data_efficiency import gain_vanishes_at, transfer_gain
+from ..theory.risk import joint_empirical_risk
 from ._feedback import Feedback, call_learner
 
 
@@ -91,7 +91,7 @@ def check_transfer_gain(fn) -> Feedback:
     Seed ``s`` of both arrays trained on the same target labels: the gain is
     taken per seed, ``g_s = transfer_s − scratch_s``, then summarised by its
     mean and its range ``max g − min g``
-    (:func:`crossdomain_kit.data_efficiency.transfer_gain`).
+    (:func:`crossdomain_kit.workflows.data_efficiency.transfer_gain`).
 
     Args:
         fn: the learner's function of two 1-D arrays of per-seed test AUCs,
@@ -109,7 +109,7 @@ def check_transfer_gain(fn) -> Feedback:
     right = np.array([gain.mean, gain.spread])
     if np.allclose(result, right, rtol=1e-6, atol=1e-9):
         return Feedback(True, "Correct: the gain is taken per seed, then averaged, and its range says how "
-                        "much it varies from seed to seed (`crossdomain_kit.data_efficiency.transfer_gain`).")
+                        "much it varies from seed to seed (`crossdomain_kit.workflows.data_efficiency.transfer_gain`).")
     gains = transfer - scratch
     if np.isclose(result[0], -gain.mean):
         return Feedback(False, "Sign flipped: the gain is AUC_transfer − AUC_scratch (positive when "
@@ -175,7 +175,7 @@ def check_gain_vanishes_at(fn) -> Feedback:
     The answer is the smallest label count from which on (at it and every
     larger count) the mean gain is at most ``tolerance``, or None when the
     gain is still above it at the largest count
-    (:func:`crossdomain_kit.data_efficiency.gain_vanishes_at`).
+    (:func:`crossdomain_kit.workflows.data_efficiency.gain_vanishes_at`).
 
     Args:
         fn: the learner's function of a list of increasing counts, a list of
@@ -218,4 +218,4 @@ def check_gain_vanishes_at(fn) -> Feedback:
         return Feedback(False, f"Not quite: for {case} the answer is {right}; your function returned "
                         f"{result!r}.")
     return Feedback(True, "Correct: the smallest count from which on the gain stays within the "
-                    "tolerance, None if it never does (`crossdomain_kit.data_efficiency.gain_vanishes_at`).")
+                    "tolerance, None if it never does (`crossdomain_kit.workflows.data_efficiency.gain_vanishes_at`).")

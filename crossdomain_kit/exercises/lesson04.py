@@ -2,8 +2,8 @@
 
 Each checker runs the learner's function on made-up inputs, compares the
 result with the kit's rule (the ``"last_k"`` policy of
-:func:`crossdomain_kit.freezing.freeze` and its parameter count,
-:func:`crossdomain_kit.freezing.needs_recompile`, the steepest descent of
+:func:`crossdomain_kit.models.freezing.freeze` and its parameter count,
+:func:`crossdomain_kit.models.freezing.needs_recompile`, the steepest descent of
 :func:`crossdomain_kit.training.suggest_learning_rate`, Keras's
 BatchNormalization moving averages) and, when it is wrong, recognises the
 usual mistakes: BatchNorm counted as trainable, the head forgotten, the first
@@ -112,7 +112,7 @@ def check_needs_recompile(fn) -> Feedback:
 
     ``built_on`` is the list of variable names the optimizer was built on
     (None if the model was never compiled), ``trainable_now`` the model's
-    trainable variables now, as :func:`crossdomain_kit.freezing.needs_recompile` sees them.
+    trainable variables now, as :func:`crossdomain_kit.models.freezing.needs_recompile` sees them.
 
     Args:
         fn: the learner's function of two lists of names (the first may be None).

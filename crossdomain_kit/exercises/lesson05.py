@@ -3,7 +3,7 @@
 Each checker runs the learner's function on fresh inputs, compares the result
 with the kit (:func:`crossdomain_kit.evaluation.binary_metrics`,
 :func:`crossdomain_kit.evaluation.bayes_threshold`,
-:func:`crossdomain_kit.gradcam.gradcam_map`) and, when it is wrong, recognises
+:func:`crossdomain_kit.models.gradcam.gradcam_map`) and, when it is wrong, recognises
 the usual mistakes: sensitivity and specificity swapped or confused with PPV,
 NPV or the false-positive rate, ``>`` where the kit's convention is ``>=``,
 the priors swapped or added instead of their logits, a sum where Grad-CAM
@@ -142,7 +142,7 @@ def check_gradcam_map(fn, seed: int = 0) -> Feedback:
     """Check ``fn(feature_maps, gradients)`` returns Grad-CAM maps ReLU(Σ_k α_k A^k).
 
     α_k is the mean over the h × w places of the gradients of channel k
-    (:func:`crossdomain_kit.gradcam.gradcam_map`; no normalisation, no resizing).
+    (:func:`crossdomain_kit.models.gradcam.gradcam_map`; no normalisation, no resizing).
 
     Args:
         fn: the learner's function of feature maps and gradients, both of shape
@@ -152,7 +152,7 @@ def check_gradcam_map(fn, seed: int = 0) -> Feedback:
     Returns:
         :class:`Feedback`: passed, or what is wrong and how to fix it.
     """
-    from ..gradcam import gradcam_map  # imports TensorFlow, which the lesson has loaded anyway
+    from ..models.gradcam import gradcam_map  # imports TensorFlow, which the lesson has loaded anyway
 
     rng = np.random.default_rng(seed)
     maps = np.maximum(rng.normal(size=(3, 4, 5, 6)), 0)  # ReLU activations, as in a CNN

@@ -1,8 +1,8 @@
 """Checkers for the exercises of ``notebooks/06_overfitting_controls.ipynb``.
 
 Each checker runs the learner's function on fresh inputs, compares the
-result with the kit (:func:`crossdomain_kit.adversarial.fgsm_step`,
-:func:`crossdomain_kit.adversarial.logistic_input_gradient`, the patience
+result with the kit (:func:`crossdomain_kit.methods.adversarial.fgsm_step`,
+:func:`crossdomain_kit.methods.adversarial.logistic_input_gradient`, the patience
 rule of :func:`crossdomain_kit.training.run_epochs`) and, when it is wrong,
 recognises the usual mistakes: the raw gradient instead of its sign, a step
 down the loss instead of up, no clipping, ``y − σ(z)`` instead of ``σ(z) − y``,
@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from ..losses import sigmoid
+from ..theory.losses import sigmoid
 from ._feedback import Feedback, call_learner, learner_array
 
 
@@ -49,7 +49,7 @@ def check_fgsm_step(fn, seed: int = 0) -> Feedback:
     right = np.clip(x + epsilon * np.sign(gradient), low, high)
     if np.allclose(result, right, rtol=1e-6, atol=1e-9):
         return Feedback(True, "Correct: every value moves by ε in the direction that raises its loss, "
-                        "then stays in the valid range (`crossdomain_kit.adversarial.fgsm_step`).")
+                        "then stays in the valid range (`crossdomain_kit.methods.adversarial.fgsm_step`).")
     return _match(result, [
         (np.clip(x + epsilon * gradient, low, high), "You used the gradient itself; FGSM uses its "
          "sign, so every value moves by exactly ε (an L∞ step)."),
@@ -80,7 +80,7 @@ def check_logistic_input_gradient(fn, seed: int = 0) -> Feedback:
     right = (sigmoid(z) - y)[:, None] * w
     if np.allclose(result, right, rtol=1e-6, atol=1e-12):
         return Feedback(True, "Correct: ∂ℓ/∂z = σ(z) − y times ∂z/∂x = w "
-                        "(`crossdomain_kit.adversarial.logistic_input_gradient`).")
+                        "(`crossdomain_kit.methods.adversarial.logistic_input_gradient`).")
     return _match(result, [
         (-right, "Sign flipped: ∂ℓ/∂z = σ(z) − y, not y − σ(z)."),
         ((sigmoid(z) - y)[:, None] * x, "That is the gradient with respect to the weights, "

@@ -1,9 +1,9 @@
 """Checkers for the exercises of ``notebooks/07_beyond_fine_tuning.ipynb``.
 
 Each checker runs the learner's function on fresh inputs, compares the result
-with the kit (:func:`crossdomain_kit.adaptation.coral_loss`,
-:func:`crossdomain_kit.adaptation.proxy_a_distance`, the backward pass of
-:class:`crossdomain_kit.adaptation.GradientReversal`) and, when it is wrong,
+with the kit (:func:`crossdomain_kit.methods.adaptation.coral_loss`,
+:func:`crossdomain_kit.methods.adaptation.proxy_a_distance`, the backward pass of
+:class:`crossdomain_kit.methods.adaptation.GradientReversal`) and, when it is wrong,
 recognises the usual mistakes: the biased covariance (÷n), features not
 centred, the norm not squared, ÷d or no scaling instead of ÷4d², the PAD
 without its factor 2 or with the error's sign flipped, a gradient passed
@@ -57,7 +57,7 @@ def check_coral_loss(fn, seed: int = 0) -> Feedback:
     right = _coral(source, target)
     if np.isclose(result, right, rtol=1e-6, atol=1e-12):
         return Feedback(True, "Correct: ‖C_S − C_T‖²_F / (4d²) with unbiased covariances "
-                        "(`crossdomain_kit.adaptation.coral_loss`).")
+                        "(`crossdomain_kit.methods.adaptation.coral_loss`).")
     d = source.shape[1]
     return _match(result, [
         (_coral(source, target, ddof=0), "You divided the covariance by n; the unbiased covariance "
@@ -99,7 +99,7 @@ def check_proxy_a_distance(fn) -> Feedback:
         ], f"Not quite: for err = {error} the proxy A-distance is {right:g}, your function "
            f"returned {result:g}.")
     return Feedback(True, "Correct: PAD = 2(1 − 2·err): 0 at chance, 2 when the domains separate "
-                    "perfectly (`crossdomain_kit.adaptation.proxy_a_distance`).")
+                    "perfectly (`crossdomain_kit.methods.adaptation.proxy_a_distance`).")
 
 
 def check_reversed_gradient(fn, seed: int = 0) -> Feedback:
@@ -131,7 +131,7 @@ def check_reversed_gradient(fn, seed: int = 0) -> Feedback:
     if np.allclose(result, right):
         return Feedback(True, "Correct: the features receive −λ times the domain head's gradient, so "
                         "descending it makes the domains harder to tell apart "
-                        "(`crossdomain_kit.adaptation.GradientReversal`).")
+                        "(`crossdomain_kit.methods.adaptation.GradientReversal`).")
     return _match(result, [
         (upstream, "This is the identity's gradient: nothing is reversed. Multiply by −λ."),
         (strength * upstream, "The sign is missing: the features must climb the domain loss, −λ·g."),

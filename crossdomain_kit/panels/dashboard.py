@@ -33,13 +33,13 @@ import numpy as np
 from matplotlib.figure import Figure
 
 from .. import _checks
-from ..domains import Domain
+from ..data.domains import Domain
 from ..evaluation import BinaryMetrics, Table
-from ..freezing import trainable_parameter_count
+from ..models.freezing import trainable_parameter_count
 from ..plots import plot_learning_curves
-from ..inference import backbone_of, scores_at_validation_threshold
-from ..models import build_classifier
-from ..pipeline import make_pipeline
+from ..models.predict import backbone_of, scores_at_validation_threshold
+from ..models.classifier import build_classifier
+from ..data.pipeline import make_pipeline
 from ..training import TrainingResult, train_joint
 from ._html import show_message, table_html
 from ._jobs import JobCallback, JobRunner
@@ -98,7 +98,7 @@ class TrainingDashboardState:
     """What the dashboard did and is doing.
 
     Attributes:
-        domain: the :class:`~crossdomain_kit.domains.Domain` it trains on (train, val[, test]).
+        domain: the :class:`~crossdomain_kit.data.domains.Domain` it trains on (train, val[, test]).
         model: the model of the latest run (the freezing panel's model, rebuilt when dropout or L2 change).
         initial_weights: the weights "reset weights" returns to.
         runs: one :class:`RunRecord` per finished run.
@@ -160,7 +160,7 @@ def training_dashboard(domain, freezing, hyperparameters, *, seed: int = 0,
     """Train the freezing panel's model with the hyperparameter panel's values; watch and compare.
 
     Args:
-        domain: a :class:`~crossdomain_kit.domains.Domain` with ``train`` and
+        domain: a :class:`~crossdomain_kit.data.domains.Domain` with ``train`` and
             ``val`` splits (``test`` optional), e.g. ``task.target``.
         freezing: a panel from :func:`crossdomain_kit.panels.freezing.freezing_panel`;
             its model is the one trained.
@@ -181,7 +181,7 @@ def training_dashboard(domain, freezing, hyperparameters, *, seed: int = 0,
     Raises:
         ValueError: for a domain without validation data or with one class in
             it, panels of the wrong kind, a model that
-            :func:`~crossdomain_kit.models.build_classifier` did not name, a
+            :func:`~crossdomain_kit.models.classifier.build_classifier` did not name, a
             bad seed or run mode (before any widget is built).
 
     Introduced in ``notebooks/04_freezing_hyperparameters_lab.ipynb``.

@@ -18,7 +18,7 @@ from matplotlib.figure import Figure
 
 from .. import _checks
 from ..plots import plot_descent_path, plot_loss_surface
-from ..surface import DescentRun, descend_logistic_risk
+from ..theory.surface import DescentRun, descend_logistic_risk
 from ._output import show_figure
 
 LEARNING_RATE_EXPONENTS = (-3, 3)
@@ -33,7 +33,7 @@ class DescentPanelState:
     Attributes:
         X, y: the 1-feature dataset.
         w_range, b_range: the extent of the surface plot.
-        run: the latest :class:`crossdomain_kit.surface.DescentRun`.
+        run: the latest :class:`crossdomain_kit.theory.surface.DescentRun`.
         n_redraws: how many times the output was redrawn.
     """
 
@@ -61,7 +61,7 @@ def descent_panel(X, y, learning_rate: float = 1.0, start=(-2.0, 3.0), n_steps: 
 
     Args:
         X: inputs, shape (n, 1), e.g. from
-            :func:`crossdomain_kit.surface.toy_1d_dataset`.
+            :func:`crossdomain_kit.theory.surface.toy_1d_dataset`.
         y: labels in {0, 1}, shape (n,).
         learning_rate: initial η, within 10⁻³ … 10³.
         start: initial start point (w₀, b₀), inside the ranges.

@@ -1,6 +1,6 @@
 """A panel that chooses what trains: presets, backbone blocks, the last k layers, BatchNorm.
 
-Every control goes through :func:`crossdomain_kit.freezing.freeze`, which
+Every control goes through :func:`crossdomain_kit.models.freezing.freeze`, which
 recompiles a compiled model, so what the panel shows is what ``fit`` will
 train. The backbone's layers are grouped into blocks (``block3``, ``conv4``,
 ``block_12``: consecutive layers whose names share a prefix, BatchNormalization
@@ -28,8 +28,8 @@ import ipywidgets as widgets
 
 from .. import _checks
 from ..evaluation import Table
-from ..freezing import LayerRow, freeze, freeze_report, needs_recompile, trainable_parameter_count
-from ..models import base_of
+from ..models.freezing import LayerRow, freeze, freeze_report, needs_recompile, trainable_parameter_count
+from ..models.classifier import base_of
 from ._html import show_message, table_html
 
 PRESETS = {"head": "head only", "top_block": "top block", "all": "everything", "none": "nothing"}
@@ -60,9 +60,9 @@ class FreezingPanelState:
 
     Attributes:
         model: the kit classifier the panel freezes.
-        setting: the :func:`crossdomain_kit.freezing.freeze` keyword arguments in force.
+        setting: the :func:`crossdomain_kit.models.freezing.freeze` keyword arguments in force.
         blocks: the backbone's :class:`Block` s, bottom to top.
-        rows: the latest :func:`crossdomain_kit.freezing.freeze_report`.
+        rows: the latest :func:`crossdomain_kit.models.freezing.freeze_report`.
         description: ``setting`` in words, e.g. ``"head + block3-block4"``.
         trainable_params, total_params: weight values that train, and all of them.
         needs_recompile: the trainable weights changed since the model was compiled.
@@ -148,10 +148,10 @@ def freezing_panel(model, policy: str = "head", *, k: int | None = None, from_la
     """Toggle what trains in a kit classifier, through the freezing API.
 
     Args:
-        model: a classifier from :func:`crossdomain_kit.models.build_classifier`,
+        model: a classifier from :func:`crossdomain_kit.models.classifier.build_classifier`,
             compiled or not.
         policy, k, from_layer, train_batchnorm: the setting applied right away,
-            as in :func:`crossdomain_kit.freezing.freeze` (default: head only).
+            as in :func:`crossdomain_kit.models.freezing.freeze` (default: head only).
 
     Returns:
         An ``ipywidgets.VBox``. It also carries ``.state`` (a
@@ -168,7 +168,7 @@ def freezing_panel(model, policy: str = "head", *, k: int | None = None, from_la
 
     Raises:
         ValueError: for a model that is not a kit classifier or a setting
-            :func:`~crossdomain_kit.freezing.freeze` rejects (before any widget
+            :func:`~crossdomain_kit.models.freezing.freeze` rejects (before any widget
             is built; the model is then unchanged).
 
     Introduced in ``notebooks/04_freezing_hyperparameters_lab.ipynb``.

@@ -18,10 +18,10 @@ import numpy as np
 from matplotlib.figure import Figure
 
 from .. import _checks
-from ..logistic import LogisticRegressionGD
+from ..theory.logistic import LogisticRegressionGD
 from ..plots import plot_decision_boundary, plot_domains
-from ..risk import alpha_from_sizes
-from ..toy_domains import ToyDomains, fit_on_domains, target_accuracy_by_alpha
+from ..theory.risk import alpha_from_sizes
+from ..theory.toy_domains import ToyDomains, fit_on_domains, target_accuracy_by_alpha
 from ._output import show_figure
 
 REFERENCE_STYLES = {
@@ -37,7 +37,7 @@ class JointRiskPanelState:
     """What the panel shows now; read it in tests or after moving the slider.
 
     Attributes:
-        domains: the :class:`crossdomain_kit.toy_domains.ToyDomains` shown.
+        domains: the :class:`crossdomain_kit.theory.toy_domains.ToyDomains` shown.
         references: the fixed models ``"source only"``, ``"target only"`` and
             ``"joint"`` (the joint risk, α = N/(N+M)).
         reference_accuracy: their target test accuracies, by the same names.
@@ -68,11 +68,11 @@ def joint_risk_panel(domains: ToyDomains, alpha: float = 0.5, learning_rate: flo
     """Interactive α: how the weight of the source domain moves the boundary and the target accuracy.
 
     Args:
-        domains: a :class:`crossdomain_kit.toy_domains.ToyDomains`, e.g. from
-            :func:`crossdomain_kit.toy_domains.make_toy_domains`.
+        domains: a :class:`crossdomain_kit.theory.toy_domains.ToyDomains`, e.g. from
+            :func:`crossdomain_kit.theory.toy_domains.make_toy_domains`.
         alpha: initial source weight, in [0, 1].
         learning_rate, n_steps: the gradient descent of every model, as in
-            :func:`crossdomain_kit.toy_domains.fit_on_domains`.
+            :func:`crossdomain_kit.theory.toy_domains.fit_on_domains`.
         n_grid: number of α values, from 0 to 1, of the accuracy curve (>= 2).
 
     Returns:

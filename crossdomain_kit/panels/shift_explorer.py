@@ -29,11 +29,11 @@ from matplotlib.figure import Figure
 from .. import _checks
 from ..config import pick
 from ..evaluation import Table
-from ..inference import scores_at_validation_threshold
-from ..models import build_classifier
-from ..pipeline import make_pipeline
+from ..models.predict import scores_at_validation_threshold
+from ..models.classifier import build_classifier
+from ..data.pipeline import make_pipeline
 from ..plots import plot_image_grid
-from ..synthetic import (CLASS_NAMES, SOURCE, TARGET, ScannerSettings, interpolate_scanner,
+from ..data.synthetic import (CLASS_NAMES, SOURCE, TARGET, ScannerSettings, interpolate_scanner,
                          make_synthetic_split, make_synthetic_task)
 from ..training import fine_tune, train_joint
 from ._html import show_message, table_html
@@ -155,7 +155,7 @@ def shift_explorer(*, shift: float = 0.5, target: ScannerSettings = TARGET, imag
         target: the scanner at shift 1 (the knob sliders start there).
         image_size: height and width of the images, >= 8.
         n_source_train, n_target_train, n_val, n_test: the comparison's
-            :func:`~crossdomain_kit.synthetic.make_synthetic_task` sizes.
+            :func:`~crossdomain_kit.data.synthetic.make_synthetic_task` sizes.
         epochs: epochs of source training and of fine-tuning (after one head epoch).
         n_samples: images per sample grid.
         seed: seeds the data, the model and the training.

@@ -1,0 +1,179 @@
+"""Verified downloads: stream a URL to a file, check its md5, never leave a partial file.
+
+The file is written to a temporary name in the destination folder and moved
+into place with ``os.replace`` only after every byte arrived and the md5
+matched, so a failed, interrupted or corrupt download leaves the folder as it
+was: no partial file, and a file already at the destination is never
+overwritten by a failure. Only the standard library (``urllib``) is used.
+
+Introduced in ``notebooks/03_transfer_shifted_domains.ipynb``.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import http.client
+import os
+import re
+import time
+import urllib.error
+import urllib.request
+from pathlib import Path
+
+from tqdm.auto import tqdm
+
+from .. import _checks
+from .._files import sibling_temp_path
+
+USER_AGENT = "crossdomain-kit (+https://github.com/crossdomain-kit/crossdomain-kit)"
+_MD5 = re.compile(r"[0-9a-f]{32}")
+_CHUNK_BYTES = 1 << 16
+
+
+class DownloadError(OSError):
+    """A download failed; the message names the URL, the destination and the fix.
+
+    Attributes:
+        url: the URL that was requested.
+        destination: where the file was to be saved.
+        status: the HTTP status code when the server answered with an error,
+            else None (network error, timeout, truncated body, md5 mismatch).
+    """
+
+    def __init__(self, message: str, url: str, destination: Path, status: int | None = None):
+        super().__init__(message)
+        self.url = url
+        self.destination = destination
+        self.status = status
+
+
+class _Retryable(Exception):
+    """An attempt failed in a way that another attempt may fix."""
+
+    def __init__(self, reason: str, status: int | None = None):
+        super().__init__(reason)
+        self.status = status
+
+
+def download_file(url: str, destination: str | os.PathLike, md5: str | None = None, *,
+                  timeout: float = 30.0, retries: int = 3, backoff: float = 1.0,
+                  progress: bool = True) -> Path:
+    """Download ``url`` to ``destination``, verifying its md5 before it appears.
+
+    Connection errors, timeouts, truncated bodies and HTTP 5xx/429 answers are
+    retried, waiting ``backoff``, then ``2 * backoff``, ``4 * backoff``, ...
+    seconds in between; other HTTP
+    errors (404, 403, ...) and md5 mismatches are not. A successful download
+    replaces a file already at ``destination``; a failed one never touches it.
+
+    Args:
+        url: an ``http://`` or ``https://`` URL.
+        destination: path of the file to create; its folder is created if needed.
+        md5: expected md5 hex digest (32 hexadecimal characters), or None to
+            skip the check.
+        timeout: seconds to wait for the connection and for each read before
+            the attempt counts as stalled.
+        retries: extra attempts after the first one (0 = try once).
+        backoff: base waiting time in seconds between attempts.
+        progress: show a tqdm progress bar (bytes received).
+
+    Returns:
+        The destination as an absolute ``Path``.
+
+    Raises:
+        ValueError: for a malformed argument (``Received: name=value``).
+        DownloadError: when every attempt failed or the md5 did not match; the
+            message names the URL, the destination and how to fix it.
+    """
+    if not isinstance(url, str) or not url.lower().startswith(("http://", "https://")):
+        raise _checks.fail("`url` must be an http:// or https:// URL.", "url", url)
+    if md5 is not None and (not isinstance(md5, str) or not _MD5.fullmatch(md5.lower())):
+        raise _checks.fail("`md5` must be 32 hexadecimal characters, or None.", "md5", md5)
+    md5 = md5.lower() if md5 is not None else None
+    _checks.positive(timeout, "timeout")
+    _checks.non_negative_int(retries, "retries")
+    _checks.real_in(backoff, "backoff", 0.0)
+    destination = Path(destination).expanduser().resolve()
+    if destination.is_dir():
+        raise _checks.fail("`destination` must be a file path, not a folder.",
+                           "destination", str(destination))
+    destination.parent.mkdir(parents=True, exist_ok=True)
+
+    attempt = 1
+    while True:
+        try:
+            _download_once(url, destination, md5, timeout, progress)
+            return destination
+        except _Retryable as err:
+            if attempt > retries:
+                raise DownloadError(
+                    f"Could not download {url} to {destination} "
+                    f"({attempt} attempt{'s' if attempt > 1 else ''}): {err}. "
+                    "Check the network connection and try again (a larger `timeout` helps on "
+                    f"slow links), or download the file yourself from {url} and save it as "
+                    f"{destination}.",
+                    url, destination, err.status) from err
+            time.sleep(backoff * 2 ** (attempt - 1))
+            attempt += 1
+
+
+def _download_once(url: str, destination: Path, md5: str | None, timeout: float,
+                   progress: bool) -> None:
+    """One attempt: stream to a temporary file, verify, then rename into place."""
+    request = urllib.request.Request(url, headers={"User-Agent": USER_AGENT})
+    temp = sibling_temp_path(destination)
+    try:
+        with open(temp, "xb") as out:
+            digest = _stream(request, out, destination, timeout, progress)
+            out.flush()
+            os.fsync(out.fileno())
+        if md5 is not None and digest != md5:
+            raise DownloadError(
+                f"The file downloaded from {url} has md5 {digest}, expected {md5}: it is corrupt "
+                f"or not the expected file, so it was discarded (nothing was written to "
+                f"{destination}). Try again later; if it keeps happening the file on the server "
+                "has changed.",
+                url, destination)
+        os.replace(temp, destination)
+    except urllib.error.HTTPError as err:
+        if err.code >= 500 or err.code == 429:
+            raise _Retryable(f"HTTP {err.code} {err.reason}", err.code) from err
+        raise DownloadError(
+            f"The server answered HTTP {err.code} {err.reason} for {url}: the file is not "
+            f"available at that address. Download it yourself (check the address) and save "
+            f"it as {destination}.", url, destination, err.code) from err
+    except (urllib.error.URLError, http.client.HTTPException, ConnectionError, TimeoutError) as err:
+        raise _Retryable(_reason(err)) from err
+    finally:
+        temp.unlink(missing_ok=True)
+
+
+def _stream(request: urllib.request.Request, out, destination: Path, timeout: float,
+            progress: bool) -> str:
+    """Copy the response body to ``out``; return its md5 hex digest."""
+    digest = hashlib.md5(usedforsecurity=False)
+    received = 0
+    with urllib.request.urlopen(request, timeout=timeout) as response:
+        length = response.headers.get("Content-Length")
+        expected = int(length) if length and length.isdigit() else None
+        with tqdm(total=expected, unit="B", unit_scale=True, unit_divisor=1024,
+                  desc=destination.name, disable=not progress, leave=False) as bar:
+            while chunk := response.read(_CHUNK_BYTES):
+                out.write(chunk)
+                digest.update(chunk)
+                received += len(chunk)
+                bar.update(len(chunk))
+    if expected is not None and received != expected:
+        raise http.client.IncompleteRead(b"", expected - received)
+    return digest.hexdigest()
+
+
+def _reason(err: BaseException) -> str:
+    """A one-line reason for a retryable failure."""
+    if isinstance(err, TimeoutError) or isinstance(getattr(err, "reason", None), TimeoutError):
+        return "the server stopped answering (timed out)"
+    if isinstance(err, http.client.IncompleteRead):
+        return "the connection closed before the whole file arrived (truncated download)"
+    if isinstance(err, urllib.error.URLError):
+        return f"network error: {err.reason}"
+    return f"{type(err).__name__}: {err}"

@@ -1,0 +1,1 @@
+"""Beyond plain fine-tuning: domain adaptation (CORAL, DANN) and adversarial training (FGSM)."""

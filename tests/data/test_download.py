@@ -1,0 +1,119 @@
+import hashlib
+import time
+
+import pytest
+from tests._http_server import http_server, send_body, unreachable_url  # noqa: F401  (fixture)
+
+from crossdomain_kit.data.download import DownloadError, download_file
+
+BODY = bytes(range(256)) * 400  # 100 KiB, several read chunks
+MD5 = hashlib.md5(BODY).hexdigest()
+PRECIOUS = b"the user's own file"
+FAST = dict(timeout=0.5, backoff=0, progress=False)
+
+
+def _listing(folder):
+    return sorted(p.name for p in folder.iterdir())
+
+
+def test_download_streams_to_a_new_folder_and_verifies_md5(http_server, tmp_path):
+    url = http_server.route("/data.npz", lambda h, hit: send_body(h, BODY))
+    target = tmp_path / "new" / "data.npz"
+    assert download_file(url, target, MD5, **FAST) == target
+    assert target.read_bytes() == BODY
+    assert _listing(target.parent) == ["data.npz"]  # no temporary file left
+
+
+def test_a_successful_download_replaces_an_existing_file(http_server, tmp_path):
+    url = http_server.route("/data.npz", lambda h, hit: send_body(h, BODY))
+    target = tmp_path / "data.npz"
+    target.write_bytes(PRECIOUS)
+    download_file(url, target, MD5.upper(), **FAST)
+    assert target.read_bytes() == BODY and _listing(tmp_path) == ["data.npz"]
+
+
+def test_progress_bar_names_the_file(http_server, tmp_path, capsys):
+    url = http_server.route("/data.npz", lambda h, hit: send_body(h, BODY))
+    download_file(url, tmp_path / "data.npz", timeout=0.5, backoff=0, progress=True)
+    assert "data.npz" in capsys.readouterr().err
+
+
+def _stall(handler, hit):
+    send_body(handler, BODY, sent=1000)
+    handler.local.stop.wait(10)  # released when the test's server stops
+
+
+FAILURES = {
+    "http 404": (lambda h, hit: h.send_error(404, "Not Found"), {}, r"HTTP 404", 1),
+    "http 500, retried": (lambda h, hit: h.send_error(500, "Oops"), {}, r"HTTP 500", 3),
+    "wrong md5": (lambda h, hit: send_body(h, BODY), {"md5": "0" * 32}, r"has md5 .* expected 0{32}", 1),
+    "truncated body": (lambda h, hit: send_body(h, BODY, sent=5000), {}, r"truncated download", 3),
+    "stalled server": (_stall, {"retries": 1}, r"timed out", 2),
+}
+
+
+@pytest.mark.parametrize("user_file", [False, True], ids=["no file", "existing file"])
+@pytest.mark.parametrize("case", list(FAILURES))
+def test_failed_downloads_leave_the_folder_as_it_was(http_server, tmp_path, case, user_file):
+    answer, kwargs, match, expected_hits = FAILURES[case]
+    http_server.route("/data.npz", lambda h, hit: answer(h, hit))
+    url = http_server.url("/data.npz")
+    target = tmp_path / "data.npz"
+    if user_file:
+        target.write_bytes(PRECIOUS)
+    before = _listing(tmp_path)
+    options = {**FAST, "md5": MD5, "retries": 2, **kwargs}
+    started = time.monotonic()
+    with pytest.raises(DownloadError, match=match) as info:
+        download_file(url, target, **options)
+    assert time.monotonic() - started < 8
+    message = str(info.value)
+    assert url in message and str(target) in message
+    assert info.value.url == url and info.value.destination == target
+    assert http_server.hits["/data.npz"] == expected_hits  # 4xx and md5 are not retried
+    assert _listing(tmp_path) == before  # no partial or temporary file
+    if user_file:
+        assert target.read_bytes() == PRECIOUS
+
+
+def test_404_error_carries_the_status(http_server, tmp_path):
+    with pytest.raises(DownloadError) as info:
+        download_file(http_server.url("/missing.npz"), tmp_path / "x.npz", **FAST)
+    assert info.value.status == 404 and isinstance(info.value, OSError)
+
+
+def test_an_interrupted_download_succeeds_on_retry(http_server, tmp_path):
+    def flaky(handler, hit):
+        send_body(handler, BODY, sent=None if hit > 1 else len(BODY) // 3)
+
+    url = http_server.route("/data.npz", flaky)
+    target = download_file(url, tmp_path / "data.npz", MD5, retries=2, **FAST)
+    assert target.read_bytes() == BODY and http_server.hits["/data.npz"] == 2
+    assert _listing(tmp_path) == ["data.npz"]
+
+
+def test_no_server_reads_as_a_network_error(tmp_path):
+    url = unreachable_url()
+    with pytest.raises(DownloadError, match=r"network error.*download the file yourself") as info:
+        download_file(url, tmp_path / "file.npz", retries=1, **FAST)
+    assert info.value.status is None and _listing(tmp_path) == []
+
+
+@pytest.mark.parametrize("kwargs, match", [
+    (dict(url="ftp://example.org/f"), r"Received: url='ftp://example.org/f'"),
+    (dict(md5="abc"), r"Received: md5='abc'"),
+    (dict(timeout=0), r"Received: timeout=0"),
+    (dict(retries=-1), r"Received: retries=-1"),
+    (dict(retries=1.5), r"Received: retries=1.5"),
+    (dict(backoff=-1.0), r"Received: backoff=-1.0"),
+])
+def test_bad_arguments_are_rejected_before_any_request(tmp_path, kwargs, match):
+    args = {"url": "http://127.0.0.1:9/f", "destination": tmp_path / "f", **kwargs}
+    with pytest.raises(ValueError, match=match):
+        download_file(**args)
+    assert _listing(tmp_path) == []
+
+
+def test_destination_must_not_be_a_folder(tmp_path):
+    with pytest.raises(ValueError, match=r"not a folder"):
+        download_file("http://127.0.0.1:9/f", tmp_path)

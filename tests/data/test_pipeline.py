@@ -1,0 +1,168 @@
+import keras
+import numpy as np
+import pytest
+import tensorflow as tf
+from PIL import Image
+
+from crossdomain_kit.models.backbones import imagenet_caffe
+from crossdomain_kit.data.domains import DomainSplit
+from crossdomain_kit.data.pipeline import class_weights, default_augmentation, make_pipeline
+
+IDENTITY = dict(preprocess=lambda x: x)
+
+
+def _grey_arrays(n=10, size=6, seed=0):
+    rng = np.random.default_rng(seed)
+    return rng.integers(0, 256, (n, size, size), dtype=np.uint8), np.arange(n) % 2
+
+
+def _collect(dataset):
+    batches = list(dataset.as_numpy_iterator())
+    return np.concatenate([x for x, _ in batches]), np.concatenate([y for _, y in batches])
+
+
+@pytest.fixture
+def file_split(tmp_path) -> DomainSplit:
+    """Files of mixed modes and sizes, pixel value i*20 so order can be checked."""
+    files = []
+    for i, (mode, size) in enumerate([("L", (10, 8)), ("RGB", (16, 16)), ("RGBA", (8, 12)),
+                                      ("P", (20, 5)), ("LA", (16, 16)), ("RGB", (16, 16))]):
+        path = tmp_path / f"{i}.png"
+        Image.new("L", size, i * 20).convert(mode).save(path)
+        files.append(path)
+    return DomainSplit(labels=[0, 1, 0, 1, 1, 0], files=files, class_names=("a", "b"))
+
+
+def test_grey_arrays_become_resnet_batches_in_order():
+    images, labels = _grey_arrays()
+    x, y = _collect(make_pipeline((images, labels), backbone="resnet50", image_size=6, batch_size=4))
+    assert x.shape == (10, 6, 6, 3) and x.dtype == np.float32 and y.shape == (10, 1) and y.dtype == np.float32
+    expected = keras.applications.resnet50.preprocess_input(np.repeat(images[..., None], 3, -1).astype(np.float32))
+    np.testing.assert_allclose(x, expected, atol=1e-4)
+    np.testing.assert_array_equal(y[:, 0], labels)
+
+
+def test_arrays_are_resized_and_converted_to_grey():
+    rgba = np.random.default_rng(1).integers(0, 256, (5, 4, 4, 4), dtype=np.uint8)
+    split = DomainSplit(labels=[0, 1, 0, 1, 1], images=rgba)
+    x, _ = _collect(make_pipeline(split, backbone="small_cnn", image_size=(8, 12), batch_size=2))
+    assert x.shape == (5, 8, 12, 1) and 0 <= x.min() and x.max() <= 1
+    grey = tf.image.rgb_to_grayscale(rgba[:, :, :, :3].astype(np.float32)).numpy() / 255
+    np.testing.assert_allclose(x.mean(axis=(1, 2)), grey.mean(axis=(1, 2)), atol=0.02)
+
+
+def test_files_of_any_mode_and_size_decode_in_order(file_split):
+    x, y = _collect(make_pipeline(file_split, image_size=12, channels=1, batch_size=4, **IDENTITY))
+    assert x.shape == (6, 12, 12, 1)
+    np.testing.assert_allclose(x.mean(axis=(1, 2, 3)), [i * 20 for i in range(6)], atol=1)
+    np.testing.assert_array_equal(y[:, 0], file_split.labels)
+
+
+def test_cache_does_not_change_what_comes_out(file_split):
+    kwargs = dict(image_size=12, batch_size=4, backbone="resnet50")
+    cached = _collect(make_pipeline(file_split, cache=True, **kwargs))[0]
+    np.testing.assert_array_equal(cached, _collect(make_pipeline(file_split, cache=False, **kwargs))[0])
+    decoded = _collect(make_pipeline(file_split, image_size=12, batch_size=4, **IDENTITY))[0]
+    np.testing.assert_array_equal(cached, imagenet_caffe(decoded))
+
+
+@pytest.mark.parametrize("cache", [True, False])
+def test_training_shuffles_reproducibly_by_seed(file_split, cache):
+    def order(seed):
+        dataset = make_pipeline(file_split, training=True, augment=False, seed=seed, cache=cache,
+                                image_size=4, channels=1, batch_size=6, **IDENTITY).repeat(2)
+        return [tuple(np.round(x.mean(axis=(1, 2, 3)) / 20).astype(int)) for x, _ in dataset.as_numpy_iterator()]
+
+    first = order(0)
+    assert first == order(0) and first != order(1)
+    assert sorted(first[0]) == list(range(6)) and first[0] != first[1]  # every epoch is reshuffled
+
+
+def test_labels_follow_their_images_when_shuffled():
+    images = np.stack([np.full((4, 4), 10 * i, np.uint8) for i in range(20)])
+    labels = (np.arange(20) % 3 == 0).astype(int)
+    x, y = _collect(make_pipeline((images, labels), training=True, augment=False, batch_size=7,
+                                  channels=1, image_size=4, **IDENTITY))
+    index = np.round(x[:, 0, 0, 0] / 10).astype(int)
+    assert sorted(index) == list(range(20)) and list(index) != list(range(20))
+    np.testing.assert_array_equal(y[:, 0], labels[index])
+
+
+def test_augmentation_is_training_only_and_seeded():
+    one = np.random.default_rng(2).integers(0, 256, (16, 16, 3), dtype=np.uint8)
+    images, labels = np.stack([one] * 8), np.arange(8) % 2  # identical images: order does not matter
+
+    def run(training, seed=0):
+        return _collect(make_pipeline((images, labels), training=training, seed=seed, batch_size=8,
+                                      image_size=16, **IDENTITY))[0]
+
+    np.testing.assert_array_equal(run(False), images)
+    augmented = run(True)
+    assert not np.allclose(augmented[0], one) and not np.allclose(augmented[0], augmented[1])
+    assert 0 <= augmented.min() and augmented.max() <= 255
+    np.testing.assert_array_equal(augmented, run(True))
+    assert not np.array_equal(augmented, run(True, seed=5))
+
+
+def test_a_custom_augmentation_is_used():
+    images, labels = _grey_arrays()
+    x, _ = _collect(make_pipeline((images, labels), training=True, augment=lambda b: b * 0 + 7,
+                                  channels=1, image_size=6, **IDENTITY))
+    np.testing.assert_array_equal(x, 7)
+
+
+def test_default_augmentation_is_mild_and_never_flips():
+    layers = default_augmentation(seed=0).layers
+    assert not any(isinstance(layer, keras.layers.RandomFlip) for layer in layers)
+    assert [type(layer).__name__ for layer in layers] == [
+        "RandomRotation", "RandomZoom", "RandomTranslation", "RandomContrast"]
+
+
+def test_a_model_fits_on_the_pipeline_with_class_weights():
+    images, labels = _grey_arrays(n=16, size=8)
+    dataset = make_pipeline((images, labels), backbone="small_cnn", image_size=8, training=True, batch_size=8)
+    model = keras.Sequential([keras.Input((8, 8, 1)), keras.layers.Flatten(), keras.layers.Dense(1)])
+    model.compile(optimizer="sgd", loss=keras.losses.BinaryCrossentropy(from_logits=True))
+    history = model.fit(dataset, epochs=1, verbose=0, shuffle=False,
+                        class_weight=class_weights(labels))
+    assert np.isfinite(history.history["loss"][0])
+
+
+@pytest.mark.parametrize("kwargs, match", [
+    (dict(backbone="vgg16"), r"Received: backbone='vgg16'"),
+    (dict(backbone=None), r"`backbone` name or a `preprocess`.*Received: backbone=None"),
+    (dict(preprocess="resnet"), r"Received: preprocess='resnet'"),
+    (dict(image_size=0), r"Received: image_size=0"),
+    (dict(image_size=(8, 8, 3)), r"Received: image_size=\(8, 8, 3\)"),
+    (dict(channels=2), r"Received: channels=2"),
+    (dict(channels=1), r"'resnet50' expects 3 channel\(s\).*Received: channels=1"),
+    (dict(batch_size=0), r"Received: batch_size=0"),
+    (dict(seed=-1), r"Received: seed=-1"),
+    (dict(training=True, augment="yes"), r"Received: augment='yes'"),
+])
+def test_bad_arguments_are_named(kwargs, match):
+    with pytest.raises(ValueError, match=match):
+        make_pipeline(_grey_arrays(), **kwargs)
+
+
+def test_bad_data_is_named():
+    with pytest.raises(ValueError, match=r"DomainSplit or a tuple.*Received: data="):
+        make_pipeline([1, 2, 3])
+    with pytest.raises(ValueError, match=r"Received: images=\(4, 2, 2, 2\)"):
+        make_pipeline((np.zeros((4, 2, 2, 2)), [0, 1, 0, 1]))
+
+
+def test_class_weights_match_scikit_learn():
+    from sklearn.utils.class_weight import compute_class_weight
+
+    labels = np.array([0] * 3 + [1] * 9)
+    expected = compute_class_weight("balanced", classes=np.array([0, 1]), y=labels)
+    weights = class_weights(labels[:, None])
+    assert weights == pytest.approx({0: expected[0], 1: expected[1]}) == {0: 2.0, 1: 2 / 3}
+    assert weights[0] * 3 + weights[1] * 9 == pytest.approx(12)  # the total weight is unchanged
+
+
+@pytest.mark.parametrize("labels, match", [([1, 1, 1], "both classes"), ([0, 2], "only 0 and 1")])
+def test_class_weights_reject_bad_labels(labels, match):
+    with pytest.raises(ValueError, match=match):
+        class_weights(labels)
