@@ -1,5 +1,13 @@
 """The backbones the kit knows: their Keras constructor, input size, channels and preprocessing.
 
+One :class:`Backbone` entry in :data:`BACKBONES` holds everything about a
+backbone: the constructor, the input sizes and channels, the preprocessing,
+its pretrained weight files (:class:`WeightsSpec`: file name, download
+address, hash) and examples of the block names that freezing accepts.
+Layers belong to blocks by one naming rule for every backbone
+(:func:`in_block`, :func:`block_of`), kept here beside the entries. Adding a
+backbone is adding an entry.
+
 A backbone pretrained on ImageNet expects its inputs prepared exactly as in
 its own training (ResNet50: BGR with the ImageNet means subtracted;
 MobileNetV2: scaled to [-1, 1]; EfficientNetB0: raw 0–255, it rescales
@@ -16,6 +24,7 @@ Introduced in ``notebooks/04_freezing_hyperparameters_lab.ipynb``.
 from __future__ import annotations
 
 import importlib
+import re
 from dataclasses import dataclass
 from typing import Callable
 
@@ -64,6 +73,49 @@ def imagenet_caffe(images):
 
 
 @dataclass(frozen=True)
+class WeightsSpec:
+    """A named set of pretrained weights for a backbone without its top, and where its file comes from.
+
+    ``build_classifier(backbone, weights=name)`` asks the backbone's entry for
+    the set called ``name``; for ``"imagenet"`` the Keras application loads
+    the file itself, from Keras's cache or downloaded from ``base_url``.
+
+    Attributes:
+        name: what ``weights=`` says, e.g. ``"imagenet"``.
+        title: how messages name the set, e.g. ``"ImageNet"``.
+        file: the file name, or its pattern with ``{alpha}`` (the width
+            multiplier, written as a float) and ``{size}`` (the input size the
+            file was trained at, see ``sizes``).
+        base_url: the address of the folder the file is downloaded from.
+        file_hash: the hash the download is checked against (MD5 or SHA-256
+            hex, as ``keras.utils.get_file`` takes it), or None where Keras
+            checks none.
+        sizes: square input sizes with a file of their own; any other input
+            shape gets the file of the last one. Empty when one file fits all sizes.
+        alphas: the width multipliers the weights exist for; empty for a
+            backbone without one.
+    """
+
+    name: str
+    title: str
+    file: str
+    base_url: str
+    file_hash: str | None = None
+    sizes: tuple[int, ...] = ()
+    alphas: tuple[float, ...] = ()
+
+    def file_name(self, input_shape, alpha: float = 1.0) -> str:
+        """The file's name for a (height, width, channels) input and a width multiplier."""
+        height, width = input_shape[0], input_shape[1]
+        size = height if height == width and height in self.sizes else (self.sizes or (None,))[-1]
+        return self.file.format(alpha=float(alpha), size=size)
+
+    def url(self, input_shape, alpha: float = 1.0) -> str:
+        """Where the file for this input and width multiplier is downloaded from."""
+        return self.base_url + self.file_name(input_shape, alpha)
+
+
+@dataclass(frozen=True)
 class Backbone:
     """One registered backbone.
 
@@ -78,6 +130,10 @@ class Backbone:
         min_size: the smallest height and width it accepts (keras.applications
             refuse anything below 32 px; the small CNN halves the size three times).
         channels: number of input channels it expects.
+        takes_alpha: whether the constructor takes a width multiplier ``alpha``.
+        weights: the named pretrained weights it can start from (:class:`WeightsSpec`).
+        blocks: examples of its block names for ``freeze(..., "from_layer", from_layer=...)``;
+            each is a block of its layers by :func:`in_block`.
     """
 
     name: str
@@ -86,6 +142,9 @@ class Backbone:
     default_size: int
     channels: int
     min_size: int
+    takes_alpha: bool = False
+    weights: tuple[WeightsSpec, ...] = ()
+    blocks: tuple[str, ...] = ()
 
     def preprocess_input(self) -> Callable:
         """The function that maps 0–255 images to this backbone's input range.
@@ -107,15 +166,39 @@ class Backbone:
         applications = importlib.import_module("keras.applications")
         return getattr(applications, self.application)
 
+    def weights_spec(self, name: str) -> WeightsSpec | None:
+        """The pretrained weights called ``name`` (e.g. ``"imagenet"``), or None if it has none such."""
+        return next((spec for spec in self.weights if spec.name == name), None)
+
+
+def _imagenet(file: str, base_url: str, **kwargs) -> WeightsSpec:
+    """ImageNet weights as ``keras.applications`` downloads them (file name, folder, hash: Keras's own)."""
+    return WeightsSpec("imagenet", "ImageNet", file, base_url, **kwargs)
+
+
+_KERAS_APPLICATIONS = "https://storage.googleapis.com/tensorflow/keras-applications/"
 
 BACKBONES: dict[str, Backbone] = {
     b.name: b
     for b in (
-        Backbone("resnet50", "ResNet50", f"{__name__}.imagenet_caffe", 224, 3, 32),
-        Backbone("mobilenetv2", "MobileNetV2", "keras.applications.mobilenet_v2.preprocess_input", 224, 3, 32),
+        Backbone("resnet50", "ResNet50", f"{__name__}.imagenet_caffe", 224, 3, 32,
+                 weights=(_imagenet("resnet50_weights_tf_dim_ordering_tf_kernels_notop.h5",
+                                    _KERAS_APPLICATIONS + "resnet/",
+                                    file_hash="4d473c1dd8becc155b73f8504c6f6626"),),
+                 blocks=("conv4", "conv5", "conv5_block3")),
+        # Keras loads the weights of the nearest trained resolution, 224 unless square and listed.
+        Backbone("mobilenetv2", "MobileNetV2", "keras.applications.mobilenet_v2.preprocess_input", 224, 3, 32,
+                 takes_alpha=True,
+                 weights=(_imagenet("mobilenet_v2_weights_tf_dim_ordering_tf_kernels_{alpha}_{size}_no_top.h5",
+                                    _KERAS_APPLICATIONS + "mobilenet_v2/", sizes=(96, 128, 160, 192, 224),
+                                    alphas=(0.35, 0.5, 0.75, 1.0, 1.3, 1.4)),),
+                 blocks=("block_1", "block_16")),
         Backbone("efficientnetb0", "EfficientNetB0", "keras.applications.efficientnet.preprocess_input",
-                 224, 3, 32),
-        Backbone("small_cnn", None, f"{__name__}.scale_to_unit", 64, 1, 8),
+                 224, 3, 32,
+                 weights=(_imagenet("efficientnetb0_notop.h5", "https://storage.googleapis.com/keras-applications/",
+                                    file_hash="50bc09e76180e00e4465e1a485ddc09d"),),
+                 blocks=("block6", "block6a")),
+        Backbone("small_cnn", None, f"{__name__}.scale_to_unit", 64, 1, 8, blocks=("block3", "block4")),
     )
 }
 
@@ -141,3 +224,41 @@ def get_backbone(name: str) -> Backbone:
 def backbone_names() -> tuple[str, ...]:
     """Names of the registered backbones."""
     return tuple(BACKBONES)
+
+
+# --- Block names ---------------------------------------------------------------------------------
+
+def in_block(name: str, block: str) -> bool:
+    """Whether layer ``name`` is ``block`` or inside the block it names.
+
+    ``conv5`` matches ``conv5_block1_1_conv``; ``block6`` matches
+    ``block6a_expand_conv`` (EfficientNet's sub-blocks are letters); but
+    ``block_1`` does not match ``block_16_expand``.
+    """
+    if name == block or name.startswith(block + "_"):
+        return True
+    rest = name[len(block):]
+    return name.startswith(block) and block[-1:].isdigit() and rest[:1].isalpha()
+
+
+def block_of(layer_name: str) -> str:
+    """The block a layer belongs to, for grouping a backbone's layers into blocks.
+
+    ``conv4_block6_out`` → ``conv4``; ``block_12_expand`` → ``block_12`` and
+    ``Conv_1`` → ``Conv_1`` (MobileNetV2 numbers after an underscore);
+    ``block2a_expand_conv`` → ``block2`` (EfficientNet's sub-blocks are
+    letters); ``block3_conv`` → ``block3``.
+    """
+    parts = layer_name.split("_")
+    if len(parts) > 1 and parts[1].isdigit():  # MobileNetV2's block_12_expand, Conv_1
+        return "_".join(parts[:2])
+    return re.sub(r"(\d+)[a-z]+$", r"\1", parts[0])  # EfficientNet's block2a, block2b -> block2
+
+
+def block_names(layer_names) -> list[str]:
+    """Every layer name and every ``_``-separated prefix of one, sorted (for suggestions)."""
+    names = set()
+    for layer_name in layer_names:
+        parts = layer_name.split("_")
+        names.update("_".join(parts[:i]) for i in range(1, len(parts) + 1))
+    return sorted(names)

@@ -40,6 +40,7 @@ import keras
 import numpy as np
 
 from .. import _checks
+from .backbones import block_names, in_block
 from .classifier import base_of
 
 POLICIES = ("head", "last_k", "from_layer", "all", "none")
@@ -49,28 +50,6 @@ POLICIES = ("head", "last_k", "from_layer", "all", "none")
 
 def _weighted_layers(base) -> list:
     return [layer for layer in base.layers if layer.weights]
-
-
-def _matches(name: str, prefix: str) -> bool:
-    """Whether layer ``name`` is ``prefix`` or inside the block it names.
-
-    ``conv5`` matches ``conv5_block1_1_conv``; ``block6`` matches
-    ``block6a_expand_conv`` (EfficientNet's sub-blocks are letters); but
-    ``block_1`` does not match ``block_16_expand``.
-    """
-    if name == prefix or name.startswith(prefix + "_"):
-        return True
-    rest = name[len(prefix):]
-    return name.startswith(prefix) and prefix[-1:].isdigit() and rest[:1].isalpha()
-
-
-def _block_names(base) -> list[str]:
-    """Every layer name and every ``_``-separated prefix of one, for suggestions."""
-    names = set()
-    for layer in base.layers:
-        parts = layer.name.split("_")
-        names.update("_".join(parts[:i]) for i in range(1, len(parts) + 1))
-    return sorted(names)
 
 
 def _trained_base_layers(base, policy, k, from_layer) -> list:
@@ -88,9 +67,10 @@ def _trained_base_layers(base, policy, k, from_layer) -> list:
         raise _checks.fail("policy='from_layer' needs `from_layer`, a backbone layer or block name.",
                            "from_layer", from_layer)
     for index, layer in enumerate(base.layers):
-        if _matches(layer.name, from_layer):
+        if in_block(layer.name, from_layer):
             return list(base.layers[index:])
-    close = difflib.get_close_matches(from_layer, _block_names(base), n=3, cutoff=0.6)
+    candidates = block_names(layer.name for layer in base.layers)
+    close = difflib.get_close_matches(from_layer, candidates, n=3, cutoff=0.6)
     hint = f" Did you mean {' or '.join(map(repr, close))}?" if close else ""
     raise _checks.fail(f"No backbone layer or block is called {from_layer!r}.{hint} "
                        "freeze_report(model) lists the layer names.", "from_layer", from_layer)

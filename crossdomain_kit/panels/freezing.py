@@ -20,7 +20,6 @@ Introduced in ``notebooks/04_freezing_hyperparameters_lab.ipynb``.
 
 from __future__ import annotations
 
-import re
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 
@@ -29,6 +28,7 @@ import ipywidgets as widgets
 from .. import _checks
 from ..evaluation import Table
 from ..models.freezing import LayerRow, freeze, freeze_report, needs_recompile, trainable_parameter_count
+from ..models.backbones import block_of
 from ..models.classifier import base_of
 from ._html import show_message, table_html
 
@@ -84,19 +84,12 @@ class FreezingPanelState:
     n_applied: int = 0
 
 
-def _block_name(layer_name: str) -> str:
-    parts = layer_name.split("_")
-    if len(parts) > 1 and parts[1].isdigit():  # MobileNetV2's block_12_expand, Conv_1
-        return "_".join(parts[:2])
-    return re.sub(r"(\d+)[a-z]+$", r"\1", parts[0])  # EfficientNet's block2a, block2b -> block2
-
-
 def _blocks(rows: list[LayerRow]) -> list[Block]:
     groups: list[tuple[str, list[LayerRow]]] = []
     for row in rows:
         if row.part != "backbone":
             continue
-        name = _block_name(row.name)
+        name = block_of(row.name)
         if groups and (row.bn_mode or groups[-1][0] == name):
             groups[-1][1].append(row)
         else:

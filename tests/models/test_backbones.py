@@ -1,15 +1,17 @@
+import dataclasses
 import subprocess
 import sys
 
 import numpy as np
 import pytest
 
-from crossdomain_kit.models.backbones import (BACKBONES, backbone_names, get_backbone, imagenet_caffe,
-                                       scale_to_unit)
+from crossdomain_kit.models.backbones import (BACKBONES, WeightsSpec, backbone_names, block_names, block_of,
+                                              get_backbone, imagenet_caffe, in_block, scale_to_unit)
 
 
 def test_importing_the_registry_does_not_import_tensorflow():
-    code = "import sys, crossdomain_kit.models.backbones; assert 'tensorflow' not in sys.modules"
+    code = ("import sys, crossdomain_kit.models.backbones; "
+            "assert 'tensorflow' not in sys.modules and 'keras' not in sys.modules")
     subprocess.run([sys.executable, "-c", code], check=True)
 
 
@@ -64,3 +66,58 @@ def test_each_backbone_maps_0_255_to_its_own_range(name, low, high):
 
 def test_scale_to_unit():
     np.testing.assert_allclose(scale_to_unit(np.array([0.0, 51.0, 255.0])), [0.0, 0.2, 1.0])
+
+
+@pytest.mark.parametrize("name, prefix, expected", [
+    ("conv5_block1_1_conv", "conv5", True), ("conv5_block1_1_conv", "conv5_block1", True),
+    ("block6a_expand_conv", "block6", True), ("block_16_expand", "block_1", False),
+    ("conv1_conv", "con", False), ("block3_bn", "block3_bn", True), ("block3_bn", "block3_b", False)])
+def test_block_prefix_rule(name, prefix, expected):
+    assert in_block(name, prefix) is expected
+
+
+@pytest.mark.parametrize("layer, block", [
+    ("conv4_block6_out", "conv4"), ("conv1_conv", "conv1"), ("block_12_expand", "block_12"), ("Conv_1", "Conv_1"),
+    ("expanded_conv_project", "expanded"), ("block2a_expand_conv", "block2"), ("block2b_se_reduce", "block2"),
+    ("stem_conv", "stem"), ("top_conv", "top"), ("block3_conv", "block3"), ("block3_bn", "block3")])
+def test_the_block_a_layer_belongs_to(layer, block):
+    assert block_of(layer) == block
+
+
+def test_block_names_are_every_underscore_prefix_of_a_layer_name():
+    assert block_names(["conv5_block1_out", "pool"]) == ["conv5", "conv5_block1", "conv5_block1_out", "pool"]
+
+
+def test_only_mobilenetv2_takes_a_width_multiplier():
+    assert [name for name, spec in BACKBONES.items() if spec.takes_alpha] == ["mobilenetv2"]
+
+
+def test_every_keras_application_has_imagenet_weights_and_the_small_cnn_none():
+    for name, spec in BACKBONES.items():
+        imagenet = spec.weights_spec("imagenet")
+        assert (imagenet is None) == (spec.application is None), name
+        assert spec.weights_spec("imagenet21k") is None
+    assert get_backbone("small_cnn").weights == ()
+
+
+@pytest.mark.parametrize("name, shape, alpha, file", [
+    ("resnet50", (64, 48, 3), 1.0, "resnet50_weights_tf_dim_ordering_tf_kernels_notop.h5"),
+    ("efficientnetb0", (224, 224, 3), 1.0, "efficientnetb0_notop.h5"),
+    ("mobilenetv2", (96, 96, 3), 1.0, "mobilenet_v2_weights_tf_dim_ordering_tf_kernels_1.0_96_no_top.h5"),
+    ("mobilenetv2", (32, 32, 3), 0.35, "mobilenet_v2_weights_tf_dim_ordering_tf_kernels_0.35_224_no_top.h5"),
+    ("mobilenetv2", (96, 128, 3), 1, "mobilenet_v2_weights_tf_dim_ordering_tf_kernels_1.0_224_no_top.h5"),
+])
+def test_weights_specs_name_the_file_for_an_input_shape_and_width(name, shape, alpha, file):
+    imagenet = get_backbone(name).weights_spec("imagenet")
+    assert isinstance(imagenet, WeightsSpec) and (imagenet.name, imagenet.title) == ("imagenet", "ImageNet")
+    assert imagenet.file_name(shape, alpha) == file
+    assert imagenet.url(shape, alpha) == imagenet.base_url + file
+    assert imagenet.base_url.startswith("https://") and imagenet.base_url.endswith("/")
+
+
+def test_a_weights_spec_is_a_frozen_record():
+    spec = WeightsSpec("mine", "Mine", "mine.weights.h5", "https://example.org/")
+    assert (spec.file_hash, spec.sizes, spec.alphas) == (None, (), ())
+    assert spec.file_name((32, 32, 3)) == "mine.weights.h5"
+    with pytest.raises(dataclasses.FrozenInstanceError):
+        spec.file = "other.h5"

@@ -2,10 +2,11 @@ import keras
 import numpy as np
 import pytest
 
-from crossdomain_kit.models.freezing import (POLICIES, GradualUnfreezing, LayerRow, Stage, _matches,
-                                      format_freeze_report, freeze, freeze_report, needs_recompile,
-                                      trainable_parameter_count)
-from crossdomain_kit.models.classifier import DiscriminativeOptimizer, base_of, build_classifier, compile_classifier
+from crossdomain_kit.models.backbones import BACKBONES, in_block
+from crossdomain_kit.models.classifier import base_of, build_classifier
+from crossdomain_kit.models.compiling import DiscriminativeOptimizer, compile_classifier
+from crossdomain_kit.models.freezing import (POLICIES, GradualUnfreezing, LayerRow, Stage, format_freeze_report,
+                                             freeze, freeze_report, needs_recompile, trainable_parameter_count)
 
 # The small CNN's backbone layers that hold weights, in order.
 BLOCKS = [f"block{i}_{kind}" for i in range(1, 5) for kind in ("conv", "bn")]
@@ -35,14 +36,6 @@ def _snapshot(model):
 def _moved(before, model):
     """Paths of the weights (moving statistics included) that changed."""
     return {w.path for w in model.weights if not np.array_equal(before[w.path], w.numpy())}
-
-
-@pytest.fixture(scope="module")
-def applications():
-    """The keras.applications classifiers, built once, at 32 px; each test re-freezes them."""
-    return {"resnet50": build_classifier("resnet50", (32, 32, 3)),
-            "mobilenetv2": build_classifier("mobilenetv2", (32, 32, 3), alpha=0.35),
-            "efficientnetb0": build_classifier("efficientnetb0", (32, 32, 3))}
 
 
 # --- Policies -------------------------------------------------------------------------------------
@@ -111,12 +104,16 @@ def test_block_prefixes_follow_each_backbones_naming(applications, backbone, blo
     assert base.get_layer(first).trainable and not base.get_layer(not_before).trainable
 
 
-@pytest.mark.parametrize("name, prefix, expected", [
-    ("conv5_block1_1_conv", "conv5", True), ("conv5_block1_1_conv", "conv5_block1", True),
-    ("block6a_expand_conv", "block6", True), ("block_16_expand", "block_1", False),
-    ("conv1_conv", "con", False), ("block3_bn", "block3_bn", True), ("block3_bn", "block3_b", False)])
-def test_block_prefix_rule(name, prefix, expected):
-    assert _matches(name, prefix) is expected
+@pytest.mark.parametrize("backbone", list(BACKBONES))
+def test_every_registered_block_name_starts_a_block_that_freezing_finds(applications, backbone):
+    model = applications.get(backbone) or _cnn()
+    base = base_of(model)
+    assert BACKBONES[backbone].blocks
+    for block in BACKBONES[backbone].blocks:
+        first = next(i for i, layer in enumerate(base.layers) if in_block(layer.name, block))
+        freeze(model, "from_layer", from_layer=block)
+        assert base.layers[first].trainable and base.layers[first].weights
+        assert not any(layer.trainable for layer in base.layers[:first])
 
 
 # --- Bad input ------------------------------------------------------------------------------------

@@ -3,7 +3,8 @@ import numpy as np
 import pytest
 
 from crossdomain_kit.models.gradcam import grad_cam, gradcam_map
-from crossdomain_kit.models.classifier import base_of, build_classifier, compile_classifier
+from crossdomain_kit.models.classifier import base_of, build_classifier
+from crossdomain_kit.models.compiling import compile_classifier
 
 SIZE, SQUARE = 32, 8
 

@@ -6,7 +6,8 @@ import ipywidgets as widgets
 import pytest
 
 from crossdomain_kit.models.freezing import freeze, needs_recompile, trainable_parameter_count
-from crossdomain_kit.models.classifier import base_of, build_classifier, compile_classifier
+from crossdomain_kit.models.classifier import base_of, build_classifier
+from crossdomain_kit.models.compiling import compile_classifier
 from crossdomain_kit.panels.freezing import FreezingPanelState, freezing_panel
 
 BLOCKS = ["block1", "block2", "block3", "block4"]
