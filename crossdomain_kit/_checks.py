@@ -90,6 +90,17 @@ def fraction(value, name: str) -> float:
     return float(value)
 
 
+def open_fraction(value, name: str) -> float:
+    """A real number strictly between 0 and 1 (a confidence level, a prior, a factor).
+
+    Raises:
+        ValueError: if not a real number with 0 < value < 1.
+    """
+    if isinstance(value, bool) or not isinstance(value, numbers.Real) or not 0 < value < 1:
+        raise fail(f"`{name}` must be a number strictly between 0 and 1.", name, value)
+    return float(value)
+
+
 def positive(value, name: str) -> float:
     """A finite real number > 0 (a learning rate, a step size).
 

@@ -11,7 +11,8 @@
 * :func:`train_adapted` trains a kit classifier with either alignment term
   added to its classification loss, through the kit's tape loop
   (:func:`crossdomain_kit.training.make_objective_step`,
-  :func:`crossdomain_kit.training.run_epochs`).
+  :func:`crossdomain_kit.training.run_epochs`). The methods form a registry
+  (:func:`adaptation_methods`): adding one is adding an :class:`AdaptationMethod` entry.
 * :func:`extract_features`, :func:`proxy_a_distance` and :func:`embed_domains`
   measure how far apart two domains are in a model's feature space: a
   domain classifier's held-out error gives ``PAD = 2(1 − 2·err)`` (0: the
@@ -27,6 +28,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
+from typing import Callable
 
 import keras
 import numpy as np
@@ -37,11 +39,11 @@ from ..models.backbones import get_backbone
 from ..models.predict import as_prediction_inputs, backbone_of
 from ..models.classifier import base_of
 from ..data.pipeline import make_pipeline
-from ..training.fit import (TrainingResult, _check_dataset, _check_validation, _distributed,
-                       _optimizer_for, classifier_metrics, make_objective_step, make_test_step,
-                       run_epochs, set_global_seed)
+from ..training.checks import check_dataset, check_validation
+from ..training.loop import loop_metrics, make_objective_step, make_test_step, run_epochs
+from ..training.results import TrainingResult
+from ..training.runtime import distribute_dataset, optimizer_in_scope, set_global_seed
 
-METHODS = ("coral", "dann")
 LABELLED = ("source", "target", "both")
 EMBEDDINGS = ("pca", "tsne")
 POOL_NAME = "pool"
@@ -231,11 +233,6 @@ def feature_model(classifier) -> keras.Model:
     return keras.Model(classifier.input, pool.output, name="features")
 
 
-def _logit_and_features(classifier) -> keras.Model:
-    return keras.Model(classifier.input, [classifier.output, _pool_of(classifier).output],
-                       name="logit_and_features")
-
-
 def build_dann(classifier, *, domain_units: int = 64, strength: float = 1.0, seed: int | None = None
                ) -> keras.Model:
     """A domain-adversarial network around a kit classifier.
@@ -284,9 +281,72 @@ def _labelled_rows(labelled: str, n_source, n_total):
     return (n_source if labelled == "target" else 0), n_total
 
 
-def _adaptation_objective(method, network, *, weight, labelled, total_steps, optimizer):
+def _coral_network(classifier, *, domain_units, seed) -> keras.Model:
+    """The classifier with its pooled features as a second output (``domain_units``, ``seed``: unused)."""
+    return keras.Model(classifier.input, [classifier.output, _pool_of(classifier).output],
+                       name="logit_and_features")
+
+
+def _coral_alignment(features, n_source, n_total):
+    features = tf.cast(features, tf.float32)
+    return coral_loss_tf(features[:n_source], features[n_source:])
+
+
+def _dann_network(classifier, *, domain_units, seed) -> keras.Model:
+    return build_dann(classifier, domain_units=domain_units, strength=0.0, seed=seed)
+
+
+def _dann_alignment(domain_logits, n_source, n_total):
+    is_target = tf.concat([tf.zeros([n_source, 1]), tf.ones([n_total - n_source, 1])], axis=0)
+    return keras.losses.BinaryCrossentropy(from_logits=True)(is_target, domain_logits)
+
+
+def _dann_ramp(network):
+    reversal = network.get_layer("gradient_reversal")
+
+    def ramp(progress):  # dann_strength's schedule, γ = 10, in the step's graph
+        reversal.strength.assign(2.0 / (1.0 + tf.exp(-10.0 * progress)) - 1.0)
+
+    return ramp
+
+
+@dataclass(frozen=True)
+class AdaptationMethod:
+    """A method of :func:`train_adapted`: the network it trains and its alignment term (one registry entry).
+
+    Attributes:
+        network: ``network(classifier, *, domain_units, seed)``: a ``keras.Model`` sharing the
+            classifier's layers, outputs ``[label_logit, other]`` (``other``: what the alignment reads).
+        alignment: ``alignment(other, n_source, n_total)``: the scalar alignment loss of a
+            ``[source; target]`` batch of ``n_total`` rows, the ``n_source`` source rows first.
+        ramp: None, or ``ramp(network)`` returning ``update(progress)``, run every step before
+            the forward pass with the fraction of training done (float32 tensor in [0, 1]).
+    """
+
+    network: Callable
+    alignment: Callable
+    ramp: Callable | None = None
+
+
+_METHODS = {
+    "coral": AdaptationMethod(_coral_network, _coral_alignment),
+    "dann": AdaptationMethod(_dann_network, _dann_alignment, ramp=_dann_ramp),
+}
+METHODS = tuple(_METHODS)
+
+
+def adaptation_methods() -> tuple[str, ...]:
+    """The names :func:`train_adapted` accepts as ``method``, e.g. ``("coral", "dann")``.
+
+    Returns:
+        The registered methods' names, in registration order.
+    """
+    return tuple(_METHODS)
+
+
+def _adaptation_objective(method: AdaptationMethod, network, *, weight, labelled, total_steps, optimizer):
     bce = keras.losses.BinaryCrossentropy(from_logits=True)
-    reversal = network.get_layer("gradient_reversal") if method == "dann" else None
+    ramp = None if method.ramp is None else method.ramp(network)
 
     def objective(batch):
         (x_source, y_source), (x_target, y_target) = batch
@@ -294,20 +354,13 @@ def _adaptation_objective(method, network, *, weight, labelled, total_steps, opt
         x = tf.concat([x_source, tf.cast(x_target, x_source.dtype)], axis=0)
         y = tf.concat([y_source, tf.cast(y_target, y_source.dtype)], axis=0)
         n_total = tf.shape(x)[0]
-        if reversal is not None:
-            progress = tf.minimum(tf.cast(optimizer.iterations, tf.float32) / total_steps, 1.0)
-            reversal.strength.assign(2.0 / (1.0 + tf.exp(-10.0 * progress)) - 1.0)
+        if ramp is not None:
+            ramp(tf.minimum(tf.cast(optimizer.iterations, tf.float32) / total_steps, 1.0))
         logits, other = network(x, training=True)
         start, stop = _labelled_rows(labelled, n_source, n_total)
         y_used, logits_used = y[start:stop], logits[start:stop]
         loss = bce(y_used, logits_used)
-        if method == "coral":
-            features = tf.cast(other, tf.float32)
-            alignment = coral_loss_tf(features[:n_source], features[n_source:])
-        else:
-            is_target = tf.concat([tf.zeros([n_source, 1]), tf.ones([n_total - n_source, 1])], axis=0)
-            alignment = bce(is_target, other)
-        return loss + weight * alignment, y_used, logits_used
+        return loss + weight * method.alignment(other, n_source, n_total), y_used, logits_used
 
     return objective
 
@@ -342,7 +395,7 @@ def train_adapted(classifier, source_ds, target_ds, val_ds, *, method: str, epoc
         target_ds: batched ``(images, labels)`` target training data (labels
             unused unless ``labelled`` includes the target).
         val_ds: batched validation data with both classes (the target's).
-        method: ``"coral"`` or ``"dann"``.
+        method: a name from :func:`adaptation_methods`: ``"coral"`` or ``"dann"``.
         epochs: number of epochs (>= 1).
         labelled: ``"source"``, ``"target"`` or ``"both"``.
         weight: the alignment term's weight (>= 0; 0 is plain training).
@@ -364,17 +417,17 @@ def train_adapted(classifier, source_ds, target_ds, val_ds, *, method: str, epoc
     Introduced in ``notebooks/07_beyond_fine_tuning.ipynb``.
     """
     _pool_of(classifier)
-    if method not in METHODS:
-        raise _checks.fail(f"`method` must be one of {METHODS}.", "method", method)
+    if method not in adaptation_methods():
+        raise _checks.fail(f"`method` must be one of {adaptation_methods()}.", "method", method)
     if labelled not in LABELLED:
         raise _checks.fail(f"`labelled` must be one of {LABELLED}.", "labelled", labelled)
-    _check_dataset(source_ds, "source_ds", weights_allowed=False)
-    _check_dataset(target_ds, "target_ds", weights_allowed=False)
+    check_dataset(source_ds, "source_ds", weights_allowed=False)
+    check_dataset(target_ds, "target_ds", weights_allowed=False)
     epochs = _checks.positive_int(epochs, "epochs")
     weight = _checks.real_in(weight, "weight", 0.0)
     learning_rate = _checks.positive(learning_rate, "learning_rate")
     seed = _checks.seed(seed, allow_none=True)
-    _check_validation(val_ds)
+    check_validation(val_ds)
     if seed is not None:
         set_global_seed(seed)
 
@@ -382,20 +435,20 @@ def train_adapted(classifier, source_ds, target_ds, val_ds, *, method: str, epoc
     if steps_per_epoch < 1:  # unknown cardinality: count once
         steps_per_epoch = sum(1 for _ in target_ds)
     train_ds = tf.data.Dataset.zip((source_ds.repeat(), target_ds))
+    adapter = _METHODS[method]
     with classifier.distribute_strategy.scope():
-        network = (build_dann(classifier, domain_units=domain_units, strength=0.0, seed=seed)
-                   if method == "dann" else _logit_and_features(classifier))
-        optimizer = _optimizer_for(network, keras.optimizers.Adam(learning_rate))
+        network = adapter.network(classifier, domain_units=domain_units, seed=seed)
+        optimizer = optimizer_in_scope(network, keras.optimizers.Adam(learning_rate))
         optimizer.build(network.trainable_variables)
-        metrics = classifier_metrics()
-    objective = _adaptation_objective(method, network, weight=weight, labelled=labelled,
+        metrics = loop_metrics()
+    objective = _adaptation_objective(adapter, network, weight=weight, labelled=labelled,
                                       total_steps=float(max(1, epochs * steps_per_epoch)),
                                       optimizer=optimizer)
     train_step = make_objective_step(network, optimizer, objective, metrics)
     test_step = make_test_step(classifier, keras.losses.BinaryCrossentropy(from_logits=True), metrics)
-    return run_epochs(classifier, _distributed(train_ds, classifier), _distributed(val_ds, classifier),
-                      epochs, train_step, test_step, metrics, optimizer=optimizer, phase=method,
-                      monitor=monitor, restore_best=True, verbose=verbose)
+    return run_epochs(classifier, distribute_dataset(train_ds, classifier),
+                      distribute_dataset(val_ds, classifier), epochs, train_step, test_step, metrics,
+                      optimizer=optimizer, phase=method, monitor=monitor, restore_best=True, verbose=verbose)
 
 
 # --- Measuring the gap: features, proxy A-distance, maps -------------------------------------------

@@ -42,8 +42,10 @@ from .. import _checks
 from ..models.backbones import get_backbone
 from ..evaluation import binary_metrics
 from ..theory.losses import bce_gradient_logits
-from ..training.fit import (TrainingResult, _check_dataset, _check_tape_run, _distributed, _start_tape_run,
-                       make_objective_step, make_test_step, run_epochs)
+from ..training.checks import check_dataset
+from ..training.loop import check_tape_run, make_objective_step, make_test_step, run_epochs, start_tape_run
+from ..training.results import TrainingResult
+from ..training.runtime import distribute_dataset
 
 
 # --- The step and the logistic model's input gradient (NumPy) ---------------------------------------
@@ -314,7 +316,7 @@ def robust_scores(model, dataset, epsilons, *, clip_range=None) -> list[RobustSc
     """
     if not isinstance(model, keras.Model):
         raise _checks.fail("`model` must be a Keras model with one logit output.", "model", model)
-    _check_dataset(dataset, "dataset", weights_allowed=False)
+    check_dataset(dataset, "dataset", weights_allowed=False)
     values = list(epsilons) if isinstance(epsilons, (list, tuple, np.ndarray)) else [epsilons]
     if not values:
         raise _checks.fail("`epsilons` must be one number >= 0 or a non-empty list of them.",
@@ -393,17 +395,17 @@ def train_adversarial(model, train_ds, val_ds, epochs: int, optimizer, *, epsilo
     """
     if not isinstance(model, keras.Model):
         raise _checks.fail("`model` must be a Keras model with one logit output.", "model", model)
-    epochs, monitor, patience, seed = _check_tape_run(train_ds, val_ds, epochs, optimizer, monitor, patience,
-                                                      seed)
+    epochs, monitor, patience, seed = check_tape_run(train_ds, val_ds, epochs, optimizer, monitor, patience,
+                                                     seed)
     epsilon = _epsilon(epsilon)
     adversarial_weight = _checks.fraction(adversarial_weight, "adversarial_weight")
     bounds = _clip_bounds(clip_range, train_ds.element_spec[0].shape[-1])
     clip = None if bounds is None else tuple(bound.astype(np.float32) for bound in bounds)
-    optimizer, metrics = _start_tape_run(model, optimizer, seed)
+    optimizer, metrics = start_tape_run(model, optimizer, seed)
     objective = _adversarial_objective(model, epsilon=epsilon, adversarial_weight=adversarial_weight,
                                        clip_range=clip)
     train_step = make_objective_step(model, optimizer, objective, metrics)
     test_step = make_test_step(model, keras.losses.BinaryCrossentropy(from_logits=True), metrics)
-    return run_epochs(model, _distributed(train_ds, model), _distributed(val_ds, model), epochs,
-                      train_step, test_step, metrics, optimizer=optimizer, phase="adversarial",
+    return run_epochs(model, distribute_dataset(train_ds, model), distribute_dataset(val_ds, model),
+                      epochs, train_step, test_step, metrics, optimizer=optimizer, phase="adversarial",
                       monitor=monitor, patience=patience, restore_best=restore_best, verbose=verbose)

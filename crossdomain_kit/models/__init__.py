@@ -1,3 +1,4 @@
-"""Classifiers: the backbone registry, building and saving classifiers, freezing, prediction, Grad-CAM.
+"""Classifiers: the backbone registry and pretrained weights; building, compiling, saving and
+freezing classifiers; prediction; Grad-CAM.
 
 :mod:`.backbones` imports no TensorFlow; the other modules do."""

@@ -16,6 +16,7 @@ from crossdomain_kit.methods.adaptation import (GradientReversal, build_dann, co
                                         train_adapted)
 from crossdomain_kit.theory.gradcheck import numerical_gradient, relative_error
 from crossdomain_kit.models.classifier import build_classifier
+from crossdomain_kit.training import set_global_seed
 from crossdomain_kit.data.pipeline import make_pipeline
 
 SIZE = 8
@@ -190,6 +191,9 @@ def test_with_weight_zero_the_alignment_term_changes_nothing():
 
 
 def test_coral_training_leaves_closer_feature_covariances_than_plain_training():
+    # The datasets' shuffling takes TensorFlow's global seed at creation: set it, or the
+    # order (and the outcome) depends on which test ran before.
+    set_global_seed(0)
     source, target = _ds(48, seed=3), _ds(48, shift=80, seed=4)
     gaps = {}
     for weight in (0.0, 1000.0):
@@ -214,6 +218,12 @@ def test_train_adapted_rejects_bad_arguments_before_training(overrides, received
     kwargs = {"method": "coral", "epochs": 1, "verbose": False, **overrides}
     with pytest.raises(ValueError, match=received):
         train_adapted(_model(), _ds(), _ds(seed=1), _ds(seed=2, training=False), **kwargs)
+
+
+def test_the_methods_are_a_registry_and_an_unknown_name_lists_them():
+    assert adaptation.adaptation_methods() == ("coral", "dann") == adaptation.METHODS
+    with pytest.raises(ValueError, match=r"one of \('coral', 'dann'\)\. Received: method='mmd'$"):
+        train_adapted(_model(), _ds(), _ds(seed=1), _ds(seed=2, training=False), method="mmd", epochs=1)
 
 
 def test_train_adapted_rejects_datasets_that_are_not_tf_data():
