@@ -42,8 +42,8 @@ import numpy as np
 from matplotlib.figure import Figure
 
 from .. import __version__, _checks, plots
-from .metrics import EvaluationReport, compare_before_after
-from ..panels._output import figure_png
+from ..plots import figure_png
+from .evaluate import EvaluationReport, compare_before_after
 
 TOOL = "crossdomain-kit"
 """Value of ``metrics.json``'s ``"tool"`` key: marks a folder this module wrote."""
@@ -116,11 +116,21 @@ def check_output_folder(folder: str | os.PathLike, inputs: Sequence[str | os.Pat
     return path
 
 
-def _is_kit_report(folder: Path) -> bool:
+def read_report_metrics(folder: str | os.PathLike) -> dict:
+    """The ``metrics.json`` of a report folder this module wrote, or ``{}`` (none, unreadable, not the kit's).
+
+    ``crossdomain-kit predict`` reads the threshold and class names a model
+    was saved with from the report folder it lies in.
+    """
     try:
-        return json.loads((folder / METRICS_FILE).read_text(encoding="utf-8")).get("tool") == TOOL
-    except (OSError, ValueError, AttributeError):
-        return False
+        metrics = json.loads((Path(folder) / METRICS_FILE).read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return {}
+    return metrics if isinstance(metrics, dict) and metrics.get("tool") == TOOL else {}
+
+
+def _is_kit_report(folder: Path) -> bool:
+    return bool(read_report_metrics(folder))
 
 
 def _publish(staging: Path, destination: Path) -> None:

@@ -13,11 +13,10 @@ channel weights.
 
 from __future__ import annotations
 
-import math
-
 import numpy as np
 
 from ..evaluation import bayes_threshold, binary_metrics, synthetic_predictions
+from ..theory.losses import logit
 from ._feedback import Feedback, call_learner
 
 _RTOL, _ATOL = 1e-6, 1e-9
@@ -93,10 +92,6 @@ def check_sensitivity_specificity(fn, seed: int = 0) -> Feedback:
                     "positive as in the kit.")
 
 
-def _logit(q: float) -> float:
-    return math.log(q / (1 - q))
-
-
 def check_bayes_threshold(fn) -> Feedback:
     """Check ``fn(calibrated_prior, deploy_prior)`` returns the minimum-error threshold.
 
@@ -119,7 +114,7 @@ def check_bayes_threshold(fn) -> Feedback:
         expected = bayes_threshold(calibrated, deploy)
         if np.isclose(result[0], expected, rtol=1e-6, atol=1e-9):
             continue
-        z = _logit(calibrated) - _logit(deploy)
+        z = logit(calibrated) - logit(deploy)
         mistake = _first_match(result, [
             ([bayes_threshold(deploy, calibrated)], "The priors are swapped: the threshold rises when the "
              "model was calibrated on MORE positives than where it is used (logit(t) = logit(calibrated) "

@@ -3,16 +3,10 @@
 from __future__ import annotations
 
 import base64
-import io
 
 from matplotlib.figure import Figure
 
-
-def figure_png(fig: Figure, dpi: int = 90) -> bytes:
-    """Render a figure to PNG bytes (no pyplot, no global state)."""
-    buffer = io.BytesIO()
-    fig.savefig(buffer, format="png", dpi=dpi, bbox_inches="tight")
-    return buffer.getvalue()
+from ..plots import figure_png
 
 
 def show_figure(output, fig: Figure, text: str | None = None, dpi: int = 90) -> None:

@@ -39,6 +39,21 @@ def sigmoid(logits) -> np.ndarray:
     return np.where(z >= 0, 1.0 / (1.0 + e), e / (1.0 + e))
 
 
+def logit(y_prob) -> np.ndarray:
+    """The inverse of :func:`sigmoid`: logit(p) = log(p / (1 − p)), the log-odds.
+
+    Args:
+        y_prob: array-like of probabilities strictly between 0 and 1 (0 and 1
+            map to −inf and +inf).
+
+    Returns:
+        Array of the same shape (a NumPy scalar for a scalar) of real numbers.
+    """
+    p = np.asarray(y_prob, dtype=np.float64)
+    with np.errstate(divide="ignore"):
+        return np.log(p / (1 - p))
+
+
 def binary_cross_entropy(y_true, y_prob, epsilon: float = KERAS_EPSILON) -> np.ndarray:
     """ℓ = −[y log ŷ + (1 − y) log(1 − ŷ)] on probabilities.
 

@@ -127,3 +127,15 @@ def test_figures_have_one_panel_per_model(before, after):
                                                                   "fine-tuned: ROC curve"]
     loss = figures["learning_curves.png"].axes[0]
     assert len(loss.get_lines()) == 2 * 2 + 2 + 1 + 1  # curves, best dots, phase change, stage start
+
+
+def test_report_metrics_are_read_back_only_from_the_kit_s_own_folders(tmp_path, after):
+    folder = rp.write_report(tmp_path / "report", "A", after)
+    saved = rp.read_report_metrics(folder)
+    assert saved["tool"] == rp.TOOL and saved["threshold"] == pytest.approx(after.report.threshold)
+    (tmp_path / "other").mkdir()
+    (tmp_path / "other" / rp.METRICS_FILE).write_text(json.dumps({"tool": "someone else", "threshold": 0.1}))
+    (tmp_path / "broken").mkdir()
+    (tmp_path / "broken" / rp.METRICS_FILE).write_text("{not json")
+    assert rp.read_report_metrics(tmp_path / "other") == {} == rp.read_report_metrics(tmp_path / "broken")
+    assert rp.read_report_metrics(tmp_path / "missing") == {}

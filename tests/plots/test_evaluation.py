@@ -1,3 +1,5 @@
+"""crossdomain_kit.plots.evaluation: ROC curve, confusion matrix and reliability diagram (lesson 05)."""
+
 import matplotlib
 import numpy as np
 import pytest
@@ -8,6 +10,7 @@ from sklearn.metrics import roc_auc_score
 
 from crossdomain_kit import evaluation as ev
 from crossdomain_kit import plots
+from tests.plots._helpers import new_axes
 
 
 @pytest.fixture(scope="module")
@@ -15,30 +18,26 @@ def predictions():
     return ev.synthetic_predictions(300, 0.625, calibrated_prior=0.74, seed=0)
 
 
-def _axes():
-    return Figure().add_subplot()
-
-
 def test_plot_roc_draws_the_curve_and_marks_the_operating_point(predictions):
     y, p = predictions
-    ax = _axes()
+    ax = new_axes()
     drawn = plots.plot_roc(y, p, ax=ax, threshold=0.6)
     m = ev.binary_metrics(y, p, 0.6)
     assert isinstance(drawn["curve"], Line2D) and drawn["curve"] in ax.lines and drawn["chance"] in ax.lines
     np.testing.assert_allclose(drawn["operating_point"].get_xydata(), [[1 - m.specificity, m.sensitivity]])
     assert f"AUC {roc_auc_score(y, p):.3f}" in drawn["curve"].get_label()
     assert drawn["legend"] is ax.get_legend()
-    assert plots.plot_roc(y, p, ax=_axes())["operating_point"] is None
+    assert plots.plot_roc(y, p, ax=new_axes())["operating_point"] is None
 
 
 def test_plot_roc_rejects_single_class_labels(predictions):
     _, p = predictions
     with pytest.raises(ValueError, match=r"both classes.*Received: y_true="):
-        plots.plot_roc(np.ones_like(p), p, ax=_axes())
+        plots.plot_roc(np.ones_like(p), p, ax=new_axes())
 
 
 def test_plot_confusion_matrix_shows_counts_and_shares_of_the_true_class():
-    ax = _axes()
+    ax = new_axes()
     drawn = plots.plot_confusion_matrix(np.array([[212, 22], [94, 296]]), ["normal", "pneumonia"], ax=ax)
     assert isinstance(drawn["image"], AxesImage) and drawn["image"] in ax.images
     np.testing.assert_array_equal(drawn["image"].get_array(), [[212, 22], [94, 296]])
@@ -54,13 +53,13 @@ def test_plot_confusion_matrix_shows_counts_and_shares_of_the_true_class():
 ])
 def test_plot_confusion_matrix_rejects_bad_input(cm, names, match):
     with pytest.raises(ValueError, match=match):
-        plots.plot_confusion_matrix(cm, names, ax=_axes())
+        plots.plot_confusion_matrix(cm, names, ax=new_axes())
 
 
 def test_plot_reliability_draws_the_non_empty_bins(predictions):
     y, p = predictions
     curve = ev.reliability_curve(y, p, n_bins=20)
-    ax = _axes()
+    ax = new_axes()
     drawn = plots.plot_reliability(curve, ax=ax)
     kept = curve.nonempty
     np.testing.assert_allclose(drawn["curve"].get_xdata(), curve.mean_predicted[kept])

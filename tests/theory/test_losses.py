@@ -1,3 +1,5 @@
+import math
+
 import numpy as np
 import pytest
 from hypothesis import given, settings
@@ -17,6 +19,19 @@ def test_sigmoid_is_stable_at_extreme_logits():
     with np.errstate(over="raise", invalid="raise", divide="raise"):  # overflow would fail the test
         s = losses.sigmoid(np.array([-1e4, -50.0, 0.0, 50.0, 1e4]))
     np.testing.assert_allclose(s, [0.0, np.exp(-50) / (1 + np.exp(-50)), 0.5, 1 / (1 + np.exp(-50)), 1.0])
+
+
+@given(hnp.arrays(np.float64, st.integers(1, 20), elements=moderate))
+def test_logit_inverts_the_sigmoid(z):
+    np.testing.assert_allclose(losses.logit(losses.sigmoid(z)), z, rtol=1e-9, atol=1e-8)
+
+
+def test_logit_is_the_log_odds():
+    priors = [0.742, 0.74, 0.625, 0.5, 0.3, 0.1, 0.2, 0.6]
+    # the scalar helper it replaced in evaluation and exercises.lesson05
+    np.testing.assert_array_equal(losses.logit(priors), [math.log(q / (1 - q)) for q in priors])
+    assert losses.logit(0.5) == 0.0 and losses.logit(0.74) == pytest.approx(1.0459685)
+    np.testing.assert_array_equal(losses.logit([0.0, 1.0]), [-np.inf, np.inf])
 
 
 @given(hnp.arrays(np.float64, st.integers(1, 20), elements=moderate))

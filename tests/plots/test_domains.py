@@ -1,4 +1,4 @@
-"""plot_domain_map: two domains' 2-D maps, colour = domain, marker = class."""
+"""crossdomain_kit.plots.domains: plot_domain_map, two domains' 2-D maps, colour = domain, marker = class."""
 
 import matplotlib
 
