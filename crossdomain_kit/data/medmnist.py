@@ -44,6 +44,7 @@ import zipfile
 import zlib
 from importlib import resources
 from pathlib import Path
+from typing import Callable, Iterator
 
 import numpy as np
 
@@ -182,6 +183,81 @@ def load_medmnist_domain(name: str, size: int = 28, data_dir: str | os.PathLike 
     return Domain(name.lower(), **splits)
 
 
+def medmnist_dataset_of(path: str | os.PathLike) -> tuple[str, int] | None:
+    """The registry dataset and size a file is named for, from its name alone.
+
+    Args:
+        path: a file path or name, e.g. ``"data/breastmnist_64.npz"``.
+
+    Returns:
+        ``(name, size)``, e.g. ``("breastmnist", 64)``, when the file's name is
+        the official file name of a dataset at a size, or its
+        ``<name>_<size>.npz`` alias; otherwise None. The file is not opened.
+    """
+    file_name = Path(path).name
+    for name, info in medmnist_registry()["datasets"].items():
+        for size, record in info["files"].items():
+            if file_name in _local_names(name, int(size), record):
+                return name, int(size)
+    return None
+
+
+def iter_npz_splits(path: str | os.PathLike, splits: tuple[str, ...] = SPLITS, *,
+                    optional: tuple[str, ...] = (),
+                    bad: Callable[[str], Exception] | None = None
+                    ) -> Iterator[tuple[str, np.ndarray, np.ndarray]]:
+    """The arrays of an .npz in MedMNIST layout, as stored, one split at a time.
+
+    MedMNIST layout: an ``<split>_images`` and a ``<split>_labels`` array per
+    split (``train_images``, ``train_labels``, ``val_images``, ...). It reads
+    the registry files (:func:`load_medmnist`) and a user's own .npz
+    (:func:`crossdomain_kit.data.user_data.load_user_data`); each caller checks
+    the arrays its own way. A split is read only when the one before it has
+    been handed over, so a caller's check of one split comes before any
+    problem of the next.
+
+    Args:
+        path: the .npz file.
+        splits: the splits to read, in this order.
+        optional: those of ``splits`` that may be absent: a split that lacks
+            either array is passed over.
+        bad: makes the error from a problem such as ``"lacks train_labels (it
+            holds [...])"``; default ``ValueError(f"{path} {problem}.")``.
+
+    Yields:
+        ``(split, images, labels)`` for each split present, arrays unchecked.
+
+    Raises:
+        ValueError (or what ``bad`` makes): the file is not a readable .npz
+            archive, holds a single .npy array, lacks a required split's
+            arrays, or one of them is corrupt.
+    """
+    if bad is None:
+        def bad(problem: str) -> ValueError:
+            return ValueError(f"{path} {problem}.")
+    with open(path, "rb") as file:  # np.load leaves a file it opened itself open when it fails
+        try:
+            archive = np.load(file, allow_pickle=False)
+        except _UNREADABLE as err:
+            raise bad(f"is not a readable .npz archive (truncated or corrupt?): {err}") from err
+        if isinstance(archive, np.ndarray):
+            raise bad("holds a single .npy array, not an .npz archive with "
+                      "train/val/test images and labels")
+        with archive:
+            for split in splits:
+                keys = (f"{split}_images", f"{split}_labels")
+                missing = [k for k in keys if k not in archive.files]
+                if missing and split in optional:
+                    continue
+                if missing:
+                    raise bad(f"lacks {' and '.join(missing)} (it holds {sorted(archive.files)})")
+                try:
+                    images, labels = archive[keys[0]], archive[keys[1]]
+                except _UNREADABLE as err:
+                    raise bad(f"is corrupt: reading {split} failed with {err}") from err
+                yield split, images, labels
+
+
 def _file_record(info: dict, size: int) -> dict:
     sizes = tuple(int(s) for s in info["files"])
     if isinstance(size, bool) or not isinstance(size, (int, np.integer)) or int(size) not in sizes:
@@ -204,30 +280,13 @@ def _read_splits(path: Path, name: str, size: int,
             f"The MedMNIST file {path} {problem}. Replace it with the official {info['title']} "
             f"file (delete it and call fetch_medmnist({name!r}, {int(size)}), or download {url}).")
 
-    try:
-        archive = np.load(path, allow_pickle=False)
-    except _UNREADABLE as err:
-        raise bad(f"is not a readable .npz archive (truncated or corrupt?): {err}") from err
-    if isinstance(archive, np.ndarray):
-        raise bad("holds a single .npy array, not an .npz archive with "
-                  "train/val/test images and labels")
-    with archive:
-        result = {}
-        for split in splits:
-            keys = (f"{split}_images", f"{split}_labels")
-            missing = [k for k in keys if k not in archive.files]
-            if missing:
-                raise bad(f"lacks {' and '.join(missing)} (it holds {sorted(archive.files)})")
-            try:
-                images, labels = archive[keys[0]], archive[keys[1]]
-            except _UNREADABLE as err:
-                raise bad(f"is corrupt: reading {split} failed with {err}") from err
-            images = _checked_images(images, keys[0], size, bad)
-            labels = _checked_labels(labels, keys[1], len(images), bad)
-            positive = labels == info["positive_official_label"]
-            result[split] = DomainSplit(labels=positive.astype(np.int64), images=images,
-                                        class_names=tuple(info["class_names"]),
-                                        domain=name, split=split)
+    result = {}
+    for split, images, labels in iter_npz_splits(path, splits, bad=bad):
+        images = _checked_images(images, f"{split}_images", size, bad)
+        labels = _checked_labels(labels, f"{split}_labels", len(images), bad)
+        positive = labels == info["positive_official_label"]
+        result[split] = DomainSplit(labels=positive.astype(np.int64), images=images,
+                                    class_names=tuple(info["class_names"]), domain=name, split=split)
     return result
 
 

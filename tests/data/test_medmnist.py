@@ -12,8 +12,9 @@ from crossdomain_kit import config
 from crossdomain_kit.data import medmnist
 from crossdomain_kit.data.domains import SPLITS
 from crossdomain_kit.data.download import DownloadError
-from crossdomain_kit.data.medmnist import (fetch_medmnist, load_medmnist, load_medmnist_domain,
-                                      medmnist_info, medmnist_names, medmnist_registry)
+from crossdomain_kit.data.medmnist import (fetch_medmnist, iter_npz_splits, load_medmnist,
+                                      load_medmnist_domain, medmnist_dataset_of, medmnist_info,
+                                      medmnist_names, medmnist_registry)
 
 # Split sizes and positive counts (kit labels: disease = 1) of the real 28 px files.
 REAL_COUNTS = {
@@ -193,6 +194,32 @@ def test_files_with_wrong_contents_name_the_file_and_the_problem(tmp_path, case)
         load_medmnist("pneumoniamnist", split=split, data_dir=tmp_path, download=False)
     assert str(path) in str(info.value) and "official PneumoniaMNIST" in str(info.value)
     assert path.read_bytes() == raw
+
+
+# --- the layout reader and the file names, shared with data.user_data --------------------------
+
+@pytest.mark.parametrize("file_name, expected", [
+    ("pneumoniamnist.npz", ("pneumoniamnist", 28)), ("pneumoniamnist_28.npz", ("pneumoniamnist", 28)),
+    ("/data/breastmnist_224.npz", ("breastmnist", 224)), ("breastmnist_32.npz", None),
+    ("mine.npz", None), ("BreastMNIST.npz", None),
+])
+def test_the_dataset_a_file_is_named_for(file_name, expected):
+    assert medmnist_dataset_of(file_name) == expected
+
+
+def test_iter_npz_splits_reads_split_by_split_and_passes_over_optional_splits(tmp_path):
+    path = _write(tmp_path / "mine.npz", val_labels=None)
+    read = [(split, images.shape, labels.shape) for split, images, labels
+            in iter_npz_splits(path, ("test", "val", "train"), optional=("val",))]
+    assert read == [("test", (6, 28, 28), (6, 1)), ("train", (6, 28, 28), (6, 1))]  # as stored
+    with pytest.raises(ValueError, match=r"mine\.npz lacks val_labels \(it holds \[") as info:
+        list(iter_npz_splits(path))
+    assert str(info.value).startswith(str(path))
+    seen = []
+    with pytest.raises(KeyError, match="mine: lacks val_labels"):  # `bad` makes the error, after train
+        for split, _, _ in iter_npz_splits(path, bad=lambda problem: KeyError(f"mine: {problem}")):
+            seen.append(split)
+    assert seen == ["train"]
 
 
 # --- missing files: error or verified download -----------------------------------------------

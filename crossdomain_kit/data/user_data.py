@@ -1,0 +1,211 @@
+"""A user's own data as a Domain with train, val and test: an image folder or a .npz.
+
+Two layouts are read:
+
+* an **image folder** ``train/ [val/] [test/]``, one folder per class
+  (:func:`crossdomain_kit.data.image_folder.load_image_folder`: corrupt files
+  skipped, duplicates removed, validation carved by patient);
+* a **.npz in MedMNIST layout**: ``train_images`` and ``train_labels``, and
+  optionally ``val_*`` and ``test_*`` (:func:`crossdomain_kit.data.medmnist.iter_npz_splits`).
+  A file named like a registry file (``breastmnist.npz``, ``pneumoniamnist_64.npz``)
+  is loaded as that dataset: validated, disease labelled 1. Any other .npz
+  keeps its labels (1 is the positive class) and is called "class 0" vs "class 1".
+
+A missing ``val`` or ``test`` split is carved out of ``train``, about the
+asked-for share of each class: by patient in an image folder (whole patients
+move, as in :func:`~crossdomain_kit.data.image_folder.kaggle_patient_id`), by
+image in a .npz. The same seed carves the same splits, so ``evaluate`` sees
+the test split that ``finetune`` held out.
+
+Introduced in the README ("Set up"): ``crossdomain-kit finetune --data PATH``
+and ``crossdomain-kit evaluate --data PATH`` read their data with
+:func:`load_user_data`.
+"""
+
+from __future__ import annotations
+
+import os
+import warnings
+from dataclasses import dataclass, replace
+from pathlib import Path
+
+import numpy as np
+
+from .. import config
+from .domains import SPLITS, Domain, DomainSplit
+from .image_folder import VAL_FOLDER_NAMES, carve_groups, group_ids, kaggle_patient_id, load_image_folder
+from .medmnist import iter_npz_splits, load_medmnist_domain, medmnist_dataset_of
+
+_LAYOUTS = ("an image folder (train/ [val/] [test/], one folder per class) or a .npz in "
+            "MedMNIST layout")
+_NPZ_LAYOUT = ("a .npz in MedMNIST layout holds train_images and train_labels (and optionally "
+               "val_* and test_*)")
+
+
+class PositiveClassError(ValueError):
+    """``positive_class`` was given for a .npz, whose positive class is label 1."""
+
+
+@dataclass(frozen=True, eq=False)
+class UserData:
+    """A user's data as a Domain, with what was read and how.
+
+    Attributes:
+        domain: the Domain with ``train``, ``val`` and ``test`` splits.
+        description: JSON-ready facts for a report: ``path``, ``format``,
+            ``carved_by`` (``"patient"`` or ``"image"``; absent for a registry
+            file), ``class_names``, ``positive_class``, ``splits`` (``n`` and the
+            count per class of each split), ``carved_from_train`` (the splits
+            carved out of train) and, for an image folder, ``skipped_files``
+            and ``duplicates_removed``.
+    """
+
+    domain: Domain
+    description: dict
+
+    def describe(self) -> str:
+        """One line: the path, its format, the classes, the split sizes and what was carved."""
+        info = self.description
+        splits = ", ".join(f"{name} {split['n']}" for name, split in info["splits"].items())
+        carved = (f"; {' and '.join(info['carved_from_train'])} carved out of train by "
+                  f"{info['carved_by']}" if info["carved_from_train"] else "")
+        negative, positive = info["class_names"]
+        return (f"Data: {info['path']} ({info['format']}): {negative} vs {positive} "
+                f"(positive); {splits}{carved}.")
+
+
+def load_user_data(path: str | os.PathLike, *, positive_class: str | None = None, seed: int = 0,
+                   val_fraction: float = 0.15, test_fraction: float = 0.2) -> UserData:
+    """An image folder or a .npz in MedMNIST layout as a Domain with train, val and test.
+
+    Args:
+        path: the folder or .npz. A relative path that does not exist from the
+            current directory is looked up in the data directory
+            (:func:`crossdomain_kit.config.data_dir`).
+        positive_class: for an image folder, the class folder labelled 1
+            (default: the second in sorted order). Not for a .npz.
+        seed: seed of the carving (same seed, same splits).
+        val_fraction: share of each class's training images carved out as
+            ``val`` when there is none.
+        test_fraction: share of each class's training images carved out as
+            ``test`` when there is none.
+
+    Returns:
+        A :class:`UserData`: the Domain and its description.
+
+    Raises:
+        FileNotFoundError: nothing at ``path``, here or in the data directory.
+        PositiveClassError: ``positive_class`` was given for a .npz.
+        ValueError: ``path`` is neither a folder nor a .npz; the folder or file
+            is not laid out as above or is unreadable (the message names it);
+            too few images or patients to carve a split.
+    """
+    path = _find(path)
+    if path.is_dir():
+        domain, carved, details = _image_folder_domain(path, positive_class, seed, val_fraction,
+                                                       test_fraction)
+    elif path.suffix.lower() == ".npz":
+        if positive_class is not None:
+            raise PositiveClassError(f"positive_class applies to image folders; in a .npz ({path}) "
+                                     "the positive class is label 1.")
+        domain, carved, details = _npz_domain(path, seed, val_fraction, test_fraction)
+    else:
+        raise ValueError(f"{path} is neither a folder nor a .npz file. Pass {_LAYOUTS}.")
+    description = {
+        "path": str(path), **details, "class_names": list(domain.class_names),
+        "positive_class": domain.class_names[1],
+        "splits": {name: {"n": len(split), **split.class_counts()}
+                   for name, split in domain.splits().items()},
+        "carved_from_train": carved,
+    }
+    return UserData(domain, description)
+
+
+def native_image_size(split: DomainSplit) -> int:
+    """The side of a split's images as stored: the smaller of height and width.
+
+    Args:
+        split: a split of images in memory or of image files.
+
+    Returns:
+        For images in memory, their side; for files, the median side of up to
+        16 files spread over the split (decoded with TensorFlow).
+    """
+    if split.images is not None:
+        return int(min(split.images.shape[1:3]))
+    import tensorflow as tf
+
+    picks = np.linspace(0, len(split.files) - 1, min(16, len(split.files))).astype(int)
+    files = [split.files[i] for i in picks]
+    sides = [int(tf.reduce_min(tf.shape(tf.io.decode_image(tf.io.read_file(f), channels=3,
+                                                          expand_animations=False))[:2]))
+             for f in files]
+    return int(np.median(sides))
+
+
+def _find(text: str | os.PathLike) -> Path:
+    """The absolute path of ``text``, from here or else from the data directory."""
+    path = Path(text).expanduser()
+    if not path.exists() and not path.is_absolute() and (config.data_dir() / path).exists():
+        path = config.data_dir() / path
+    if not path.exists():
+        raise FileNotFoundError(
+            f"No such file or folder: {text} (also looked in the data directory {config.data_dir()}). "
+            f"Pass {_LAYOUTS}.")
+    return path.resolve()
+
+
+def _carve(split: DomainSplit, fraction: float, seed: int, groups,
+           carved_name: str) -> tuple[DomainSplit, DomainSplit]:
+    """(kept, carved): whole groups, about ``fraction`` of each class, moved to a new split."""
+    try:
+        moved = np.asarray(carve_groups(groups, split.labels, fraction, seed))
+    except ValueError as error:
+        raise ValueError(f"Too few images or patients in the {split.split} split to carve a "
+                         f"{carved_name} split out of it by patient; add a {carved_name}/ folder "
+                         f"(or {carved_name} arrays to the .npz). Received: {split!r}") from error
+    carved = split.take(np.flatnonzero(moved))
+    return split.take(np.flatnonzero(~moved)), replace(carved, split=carved_name)
+
+
+def _image_folder_domain(path: Path, positive_class, seed: int, val_fraction: float,
+                         test_fraction: float):
+    folder = load_image_folder(path, positive_class=positive_class, val_fraction=val_fraction, seed=seed)
+    carved = [] if any((path / n).is_dir() for n in VAL_FOLDER_NAMES) else ["val"]
+    train, test = folder.train, folder.test
+    if test is None:
+        with warnings.catch_warnings():  # the loader has already said which files have no patient id
+            warnings.simplefilter("ignore")
+            groups = group_ids(list(train.files), kaggle_patient_id)
+        train, test = _carve(train, test_fraction, seed, groups, "test")
+        carved.append("test")
+    details = {"format": "image folder", "carved_by": "patient", "skipped_files": len(folder.skipped),
+               "duplicates_removed": len(folder.duplicates)}
+    return Domain(folder.name, train, folder.val, test), carved, details
+
+
+def _npz_domain(path: Path, seed: int, val_fraction: float, test_fraction: float):
+    entry = medmnist_dataset_of(path)
+    if entry is not None:  # a registry file: validated, and labelled disease = 1 (BreastMNIST remapped)
+        name, size = entry
+        domain = load_medmnist_domain(name, size, data_dir=path.parent, download=False)
+        return domain, [], {"format": f"MedMNIST .npz ({name}, {size} px)"}
+
+    def bad(problem: str) -> ValueError:
+        return ValueError(f"{path} {problem}; {_NPZ_LAYOUT}.")
+
+    splits = {}
+    for split, images, labels in iter_npz_splits(path, SPLITS, optional=("val", "test"), bad=bad):
+        if images.ndim not in (3, 4) or not np.issubdtype(images.dtype, np.number):
+            raise ValueError(f"{path}: {split}_images must be numeric images shaped (n, height, width"
+                             f"[, channels]); found {images.dtype} of shape {images.shape}.")
+        splits[split] = DomainSplit(labels=labels, images=images, class_names=("class 0", "class 1"),
+                                    domain=path.stem, split=split)
+    carved = []
+    for name, fraction in (("val", val_fraction), ("test", test_fraction)):
+        if name not in splits:
+            train = splits["train"]
+            splits["train"], splits[name] = _carve(train, fraction, seed, list(range(len(train))), name)
+            carved.append(name)
+    details = {"format": ".npz (MedMNIST layout)", "carved_by": "image"}
+    return Domain(path.stem, **splits), carved, details
