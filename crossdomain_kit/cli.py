@@ -29,22 +29,21 @@ from __future__ import annotations
 
 import argparse
 import contextlib
-import json
 import math
 import os
 import sys
 import textwrap
 import warnings
-from dataclasses import dataclass, field
 from pathlib import Path
 
 from . import __version__, config
+from .workflows.plan import (BATCH_SIZE, FINETUNE_LEARNING_RATE_FACTOR, HEAD_EPOCH_SHARE, LEARNING_RATE,
+                             STEP_BUDGET, FineTunePlan, default_epochs)
 
 PROG = "crossdomain-kit"
 EXIT_OK, EXIT_ERROR, EXIT_USAGE, EXIT_INTERRUPTED = 0, 1, 2, 130
 DEMO_OUT = "crossdomain-demo"
 FREEZE_CHOICES = ("head", "all", "last_k:K", "from_layer:NAME")
-_STEP_BUDGET = 30_000  # images seen in a default training run: sets the epochs from the data's size
 _EXPECTED = (ValueError, OSError, EOFError)  # data and model errors: no "--debug" hint needed
 
 
@@ -61,54 +60,24 @@ class _Parser(argparse.ArgumentParser):
 
 # --- Option types --------------------------------------------------------------------------------
 
-def _positive_int(text: str) -> int:
-    try:
-        value = int(text)
-    except ValueError:
-        value = 0
-    if value < 1:
-        raise argparse.ArgumentTypeError(f"must be an integer >= 1, got {text!r}")
-    return value
+def _number(convert, accept, requirement: str):
+    """An argparse type: ``convert`` the text, keep it when ``accept`` says so, else say ``requirement``."""
+    def parse(text: str):
+        try:
+            value = convert(text)
+        except ValueError:
+            value = None
+        if value is None or not accept(value):
+            raise argparse.ArgumentTypeError(f"must be {requirement}, got {text!r}")
+        return value
+    return parse
 
 
-def _non_negative_int(text: str) -> int:
-    try:
-        value = int(text)
-    except ValueError:
-        value = -1
-    if value < 0:
-        raise argparse.ArgumentTypeError(f"must be an integer >= 0, got {text!r}")
-    return value
-
-
-def _positive_float(text: str) -> float:
-    try:
-        value = float(text)
-    except ValueError:
-        value = math.nan
-    if not (math.isfinite(value) and value > 0):
-        raise argparse.ArgumentTypeError(f"must be a number > 0, got {text!r}")
-    return value
-
-
-def _open_fraction(text: str) -> float:
-    try:
-        value = float(text)
-    except ValueError:
-        value = math.nan
-    if not 0 < value < 1:
-        raise argparse.ArgumentTypeError(f"must be a number in (0, 1), got {text!r}")
-    return value
-
-
-def _probability(text: str) -> float:
-    try:
-        value = float(text)
-    except ValueError:
-        value = math.nan
-    if not 0 <= value <= 1:
-        raise argparse.ArgumentTypeError(f"must be a number in [0, 1], got {text!r}")
-    return value
+_positive_int = _number(int, lambda v: v >= 1, "an integer >= 1")
+_non_negative_int = _number(int, lambda v: v >= 0, "an integer >= 0")
+_positive_float = _number(float, lambda v: math.isfinite(v) and v > 0, "a number > 0")
+_open_fraction = _number(float, lambda v: 0 < v < 1, "a number in (0, 1)")
+_probability = _number(float, lambda v: 0 <= v <= 1, "a number in [0, 1]")
 
 
 def _freeze_policy(text: str) -> dict:
@@ -157,7 +126,7 @@ def _add_data_options(parser: _Parser) -> None:
     parser.add_argument("--seed", type=_non_negative_int, default=0, metavar="N",
                         help="seed for carving splits, shuffling and initial weights (default: 0)")
     parser.add_argument("--batch-size", type=_positive_int, metavar="N",
-                        help="images per batch (default: 32)")
+                        help=f"images per batch (default: {BATCH_SIZE})")
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -219,10 +188,12 @@ def build_parser() -> argparse.ArgumentParser:
                           help=f"what trains after the head: {', '.join(FREEZE_CHOICES)} "
                                "(default: all; pretrained starts only)")
     finetune.add_argument("--epochs", type=_positive_int, metavar="N",
-                          help="most epochs in all (early stopping may end sooner; default: from "
-                               "the data's size)")
-    finetune.add_argument("--lr", type=_positive_float, metavar="X", help="learning rate (default: "
-                          "1e-3; fine-tuning the backbone uses a tenth of it)")
+                          help="most epochs in all (early stopping may end sooner; default: about "
+                               f"{STEP_BUDGET:,} images seen, 5 to 30 epochs; a pretrained start gives "
+                               f"1/{HEAD_EPOCH_SHARE} of them to the head alone)")
+    finetune.add_argument("--lr", type=_positive_float, metavar="X", help=f"learning rate (default: "
+                          f"{LEARNING_RATE:g}; fine-tuning the backbone after the head uses "
+                          f"{FINETUNE_LEARNING_RATE_FACTOR:g} of it)")
     finetune.add_argument("--image-size", type=_positive_int, metavar="N",
                           help="image side in pixels (default: from the data and the backbone)")
     _add_data_options(finetune)
@@ -326,209 +297,22 @@ def main(argv=None) -> int:
     return EXIT_OK
 
 
-# --- Data: an image folder or a .npz as a Domain with train, val and test -------------------------
+# --- Data: --data read by crossdomain_kit.data.user_data ---------------------------------------------
 
-def _carve(split, fraction: float, seed: int, groups, carved_name: str):
-    """(kept, carved): whole groups, about ``fraction`` of each class, moved to a new split."""
-    import numpy as np
-
-    from .data.domains import DomainSplit
-    from .data.image_folder import carve_groups
+def _load_data(args):
+    """``--data`` as :class:`~crossdomain_kit.data.user_data.UserData`; a .npz with ``--positive-class``
+    is a usage error."""
+    from .data.user_data import PositiveClassError, load_user_data
 
     try:
-        moved = carve_groups(groups, split.labels, fraction, seed)
-    except ValueError as error:
-        raise ValueError(f"Too few images or patients in the {split.split} split to carve a "
-                         f"{carved_name} split out of it by patient; add a {carved_name}/ folder "
-                         f"(or {carved_name} arrays to the .npz). Received: {split!r}") from error
-
-    def part(mask, name):
-        files = None if split.files is None else [f for f, keep in zip(split.files, mask) if keep]
-        images = None if split.images is None else split.images[mask]
-        return DomainSplit(labels=split.labels[mask], images=images, files=files,
-                           class_names=split.class_names, domain=split.domain, split=name)
-
-    return part(~moved, split.split), part(np.asarray(moved), carved_name)
-
-
-def _image_folder_domain(path: Path, positive_class, seed: int, val_fraction: float,
-                         test_fraction: float):
-    from .data.domains import Domain
-    from .data.image_folder import VAL_FOLDER_NAMES, group_ids, kaggle_patient_id, load_image_folder
-
-    folder = load_image_folder(path, positive_class=positive_class, val_fraction=val_fraction, seed=seed)
-    carved = [] if any((path / n).is_dir() for n in VAL_FOLDER_NAMES) else ["val"]
-    train, test = folder.train, folder.test
-    if test is None:
-        with warnings.catch_warnings():  # the loader has already said which files have no patient id
-            warnings.simplefilter("ignore")
-            groups = group_ids(list(train.files), kaggle_patient_id)
-        train, test = _carve(train, test_fraction, seed, groups, "test")
-        carved.append("test")
-    details = {"format": "image folder", "carved_by": "patient", "skipped_files": len(folder.skipped),
-               "duplicates_removed": len(folder.duplicates)}
-    return Domain(folder.name, train, folder.val, test), carved, details
-
-
-def _registry_entry(path: Path):
-    """(name, size) of the MedMNIST registry file called like ``path``, or None."""
-    from .data.medmnist import medmnist_registry
-
-    for name, info in medmnist_registry()["datasets"].items():
-        for size, record in info["files"].items():
-            if path.name in (record["file"], f"{name}_{size}.npz"):
-                return name, int(size)
-    return None
-
-
-def _npz_domain(path: Path, positive_class, seed: int, val_fraction: float, test_fraction: float):
-    import zipfile
-
-    import numpy as np
-
-    from .data.domains import SPLITS, Domain, DomainSplit
-    from .data.medmnist import load_medmnist_domain
-
-    if positive_class is not None:
+        return load_user_data(args.data, positive_class=args.positive_class, seed=args.seed,
+                              val_fraction=args.val_fraction, test_fraction=args.test_fraction)
+    except PositiveClassError as error:
         raise UsageError("--positive-class applies to image folders; in a .npz the positive class "
-                         "is label 1")
-    entry = _registry_entry(path)
-    if entry is not None:  # a registry file: validated, and labelled disease = 1 (BreastMNIST remapped)
-        name, size = entry
-        domain = load_medmnist_domain(name, size, data_dir=path.parent, download=False)
-        return domain, [], {"format": f"MedMNIST .npz ({name}, {size} px)"}
-    try:
-        with np.load(path, allow_pickle=False) as archive:
-            keys = set(archive.files)
-            arrays = {key: archive[key] for key in keys if key.endswith(("_images", "_labels"))}
-    except (ValueError, OSError, EOFError, zipfile.BadZipFile) as error:
-        raise ValueError(f"{path} is not a readable .npz archive ({_one_line(error)}).") from error
-    if not {"train_images", "train_labels"} <= keys:
-        raise ValueError(f"{path} is not in MedMNIST layout: it needs train_images and train_labels "
-                         f"(and optionally val_* and test_*); it holds {sorted(keys)}.")
-    splits = {}
-    for split in SPLITS:
-        images, labels = arrays.get(f"{split}_images"), arrays.get(f"{split}_labels")
-        if images is None or labels is None:
-            continue
-        if images.ndim not in (3, 4) or not np.issubdtype(images.dtype, np.number):
-            raise ValueError(f"{path}: {split}_images must be numeric images shaped (n, height, width"
-                             f"[, channels]); found {images.dtype} of shape {images.shape}.")
-        splits[split] = DomainSplit(labels=labels, images=images, class_names=("class 0", "class 1"),
-                                    domain=path.stem, split=split)
-    carved = []
-    for name, fraction in (("val", val_fraction), ("test", test_fraction)):
-        if name not in splits:
-            train = splits["train"]
-            splits["train"], splits[name] = _carve(train, fraction, seed, list(range(len(train))), name)
-            carved.append(name)
-    details = {"format": ".npz (MedMNIST layout)", "carved_by": "image"}
-    return Domain(path.stem, **splits), carved, details
+                         "is label 1") from error
 
 
-def _load_data(text: str, *, positive_class=None, seed: int = 0, val_fraction: float = 0.15,
-               test_fraction: float = 0.2):
-    """An image folder or .npz as a Domain with train, val and test, and a description of it."""
-    path = Path(text).expanduser()
-    if not path.exists() and not path.is_absolute() and (config.data_dir() / path).exists():
-        path = config.data_dir() / path
-    if not path.exists():
-        raise FileNotFoundError(
-            f"No such file or folder: {text} (also looked in the data directory {config.data_dir()}). "
-            "Pass an image folder (train/ [val/] [test/], one folder per class) or a .npz in "
-            "MedMNIST layout.")
-    path = path.resolve()
-    if path.is_dir():
-        domain, carved, details = _image_folder_domain(path, positive_class, seed, val_fraction,
-                                                       test_fraction)
-    elif path.suffix.lower() == ".npz":
-        domain, carved, details = _npz_domain(path, positive_class, seed, val_fraction, test_fraction)
-    else:
-        raise ValueError(f"{path} is neither a folder nor a .npz file. Pass an image folder (train/ "
-                         "[val/] [test/], one folder per class) or a .npz in MedMNIST layout.")
-    description = {
-        "path": str(path), **details, "class_names": list(domain.class_names),
-        "positive_class": domain.class_names[1],
-        "splits": {name: {"n": len(split), **split.class_counts()}
-                   for name, split in domain.splits().items()},
-        "carved_from_train": carved,
-    }
-    return domain, description
-
-
-def _describe_data(description: dict) -> str:
-    splits = ", ".join(f"{name} {info['n']}" for name, info in description["splits"].items())
-    carved = (f"; {' and '.join(description['carved_from_train'])} carved out of train by "
-              f"{description['carved_by']}" if description["carved_from_train"] else "")
-    negative, positive = description["class_names"]
-    return (f"Data: {description['path']} ({description['format']}): {negative} vs {positive} "
-            f"(positive); {splits}{carved}.")
-
-
-def _native_size(split) -> int:
-    """Median image side (the smaller of height and width) of up to 16 images of a split."""
-    import numpy as np
-
-    if split.images is not None:
-        return int(min(split.images.shape[1:3]))
-    import tensorflow as tf
-
-    picks = np.linspace(0, len(split.files) - 1, min(16, len(split.files))).astype(int)
-    files = [split.files[i] for i in picks]
-    sides = [int(tf.reduce_min(tf.shape(tf.io.decode_image(tf.io.read_file(f), channels=3,
-                                                          expand_animations=False))[:2]))
-             for f in files]
-    return int(np.median(sides))
-
-
-# --- Training and evaluating ------------------------------------------------------------------------
-
-def _progress(label: str):
-    """A Keras callback that shows one tqdm bar per epoch (batches), with its metrics at the end."""
-    import keras
-    from tqdm.auto import tqdm
-
-    class EpochBars(keras.callbacks.Callback):
-        bar = None
-
-        def on_epoch_begin(self, epoch, logs=None):
-            self.bar = tqdm(total=self.params.get("steps"), desc=f"{label} epoch {epoch + 1}",
-                            unit="batch", file=sys.stderr)
-
-        def on_train_batch_end(self, batch, logs=None):
-            self.bar.update(1)
-
-        def on_epoch_end(self, epoch, logs=None):
-            shown = ("loss", "auc", "val_loss", "val_auc")
-            self.bar.set_postfix({k: f"{logs[k]:.3f}" for k in shown if k in (logs or {})})
-            self.bar.close()
-
-        def on_train_end(self, logs=None):
-            if self.bar is not None:
-                self.bar.close()
-
-    return EpochBars()
-
-
-def _evaluation(name: str, model, domain, batch_size: int, seed: int):
-    from .evaluation import evaluate_predictions
-    from .models.predict import predict_proba
-    from .evaluation.reports import ModelEvaluation
-
-    p_val = predict_proba(model, domain.val, batch_size=batch_size)
-    p_test = predict_proba(model, domain.test, batch_size=batch_size)
-    report = evaluate_predictions(domain.val.labels, p_val, domain.test.labels, p_test,
-                                  domain.class_names, n_boot=config.pick(default=1000, fast=200),
-                                  seed=seed)
-    return ModelEvaluation(name, report, domain.test.labels, p_test)
-
-
-def _pipelines(domain, backbone: str, image_size: int, batch_size: int, seed: int):
-    from .data.pipeline import make_pipeline
-
-    common = dict(backbone=backbone, image_size=image_size, batch_size=batch_size, seed=seed)
-    return (make_pipeline(domain.train, training=True, **common), make_pipeline(domain.val, **common))
-
+# --- Training and evaluating: the kit's fine-tune workflow (crossdomain_kit.workflows) ---------------
 
 def _balanced_if_skewed(labels) -> str | None:
     """Class weights when the rarer class is under 40 % of the training labels."""
@@ -536,133 +320,38 @@ def _balanced_if_skewed(labels) -> str | None:
     return "balanced" if min(share, 1 - share) < 0.4 else None
 
 
-@dataclass
-class _Plan:
-    """What finetune will do, with the defaults filled in from the data and the machine."""
+def _model_and_plan(args, domain):
+    """(model choice, model, fine-tune plan): the options left out filled in from the data and the machine."""
+    from .workflows.model_choice import build_with_fallback, choose_model, source_model_choice
 
-    backbone: str
-    image_size: int
-    weights: str | None
-    pretrained: bool
-    epochs: int
-    learning_rate: float
-    batch_size: int
-    freeze: dict
-    notes: list[str] = field(default_factory=list)
+    if args.source:
+        from .models.checkpoints import load_classifier
 
-    def describe(self) -> str:
-        start = {None: "random start", "imagenet": "ImageNet weights"}.get(self.weights,
-                                                                          f"weights {self.weights}")
-        how = (f"fine-tuned in two phases (head, then {self.freeze['policy']})" if self.pretrained
-               else "trained from scratch (all layers)")
-        return (f"Model: {self.backbone} at {self.image_size} px, {start}; {how}, at most {self.epochs} "
-                f"epochs, learning rate {self.learning_rate:g}, batch size {self.batch_size}.")
-
-    def as_dict(self) -> dict:
-        return {"backbone": self.backbone, "image_size": self.image_size,
-                "weights": self.weights or "none", "pretrained": self.pretrained, "epochs": self.epochs,
-                "learning_rate": self.learning_rate, "batch_size": self.batch_size,
-                "freeze": self.freeze, "profile": config.profile_name()}
-
-
-def _plan(args, domain, source_model, backbone: str | None = None) -> _Plan:
-    """Fill the options left out from the data, the source model and the machine.
-
-    ``backbone`` overrides both ``--backbone`` and the default (for the fallback
-    when default ImageNet weights cannot be had).
-    """
-    from .models.backbones import get_backbone
-    from .models.predict import backbone_of
-    from .training import gpu_available
-
-    n_train = len(domain.train)
-    by_size = min(30, max(5, math.ceil(_STEP_BUDGET / n_train)))
-    epochs = args.epochs or config.pick(default=by_size, fast=2)
-    learning_rate, batch_size = args.lr or 1e-3, args.batch_size or 32
-    freeze = args.freeze or {"policy": "all"}
-    if source_model is not None:
-        backbone, size = backbone_of(source_model), int(source_model.input_shape[1])
-        if args.backbone and args.backbone != backbone:
-            raise ValueError(f"--backbone {args.backbone} differs from the source model's backbone "
-                             f"{backbone}; leave --backbone out to fine-tune the source model.")
-        if args.image_size and args.image_size != size:
-            raise ValueError(f"--image-size {args.image_size} differs from the source model's input "
-                             f"size {size}; leave --image-size out to fine-tune the source model.")
-        return _Plan(backbone, size, f"source model {args.source}", True, epochs, learning_rate,
-                     batch_size, freeze)
-    native = _native_size(domain.train)
-    notes = []
-    backbone = backbone or args.backbone
-    if backbone is None:
-        large = native >= 64 and gpu_available() and not config.is_fast()
-        backbone = "mobilenetv2" if large else "small_cnn"
-        notes.append(f"backbone {backbone}: images of about {native} px on a "
-                     f"{'GPU' if gpu_available() else 'CPU'}")
-    spec = get_backbone(backbone)
-    if args.image_size:
-        size = args.image_size
-    elif spec.application is None:
-        size = min(max(native, spec.min_size), config.pick(default=64, fast=32))
+        model = load_classifier(args.source, compile=False)
+        choice = source_model_choice(model, f"source model {args.source}", backbone=args.backbone,
+                                     image_size=args.image_size)
     else:
-        size = spec.default_size
-    weights = args.weights or ("none" if spec.application is None else "imagenet")
-    weights = None if weights == "none" else weights
-    if args.freeze is not None and weights is None:
-        raise UsageError("--freeze needs pretrained weights (--source, or --weights imagenet|PATH); "
-                         "a random start trains all layers")
-    return _Plan(backbone, size, weights, weights is not None, epochs, learning_rate, batch_size, freeze,
-                 notes)
-
-
-def _build(plan: _Plan, seed: int):
-    from .models.backbones import get_backbone
-    from .models.classifier import build_classifier
-
-    channels = 3 if plan.weights == "imagenet" else get_backbone(plan.backbone).channels
-    return build_classifier(plan.backbone, (plan.image_size, plan.image_size, channels), plan.weights,
-                            seed=seed)
-
-
-def _planned_model(args, domain):
-    """(plan, model) for a new classifier. Default ImageNet weights that cannot be had (offline,
-    not cached) give way to the small CNN, or to a random start of the backbone asked for."""
-    plan = _plan(args, domain, None)
-    try:
-        return plan, _build(plan, args.seed)
-    except FileNotFoundError as error:
-        if args.weights is not None:
-            raise
-        reason = str(error).split(". ")[0]
-        if args.backbone is None:
-            plan = _plan(args, domain, None, backbone="small_cnn")
-        else:
-            plan.weights, plan.pretrained = None, False
-        note = (f"{reason}; using {plan.backbone} from a random start instead "
-                "(--weights imagenet makes this an error)")
-        print(f"{PROG}: note: {note}.", file=sys.stderr)
-        plan.notes.append(note)
-        return plan, _build(plan, args.seed)
-
-
-def _train(model, plan: _Plan, train_ds, val_ds, train_labels, seed: int, label: str):
-    """Two-phase fine-tuning of a pretrained start, one phase of all layers for a random start."""
-    from .training import fine_tune, train_joint
-
-    callbacks = [_progress(label)]
-    if plan.pretrained:
-        head_epochs = max(1, plan.epochs // 4)
-        return fine_tune(model, train_ds, val_ds, head_epochs=head_epochs,
-                         finetune_epochs=max(1, plan.epochs - head_epochs),
-                         head_learning_rate=plan.learning_rate,
-                         finetune_learning_rate=plan.learning_rate / 10, unfreeze=plan.freeze,
-                         class_weight=_balanced_if_skewed(train_labels), seed=seed, verbose=0,
-                         callbacks=callbacks)
-    return train_joint(model, [train_ds], val_ds, epochs=plan.epochs, learning_rate=plan.learning_rate,
-                       batch_size=plan.batch_size, seed=seed, verbose=0, callbacks=callbacks)
+        choice = choose_model(domain, backbone=args.backbone, image_size=args.image_size, weights=args.weights)
+        if args.freeze is not None and not choice.pretrained:
+            raise UsageError("--freeze needs pretrained weights (--source, or --weights imagenet|PATH); "
+                             "a random start trains all layers")
+        built, model = build_with_fallback(choice, domain, seed=args.seed, backbone_given=args.backbone is not None,
+                                           image_size=args.image_size, weights_given=args.weights is not None)
+        if built is not choice:  # default ImageNet weights could not be had
+            print(f"{PROG}: note: {built.notes[-1]}.", file=sys.stderr)
+        choice = built
+    epochs = args.epochs or config.pick(default=default_epochs(len(domain.train)), fast=2)
+    common = {"batch_size": args.batch_size or BATCH_SIZE, "learning_rate": args.lr or LEARNING_RATE}
+    if choice.pretrained:
+        plan = FineTunePlan.pretrained(epochs, unfreeze=args.freeze or "all",
+                                       class_weight=_balanced_if_skewed(domain.train.labels), **common)
+    else:
+        plan = FineTunePlan(epochs=epochs, **common)
+    return choice, model, plan
 
 
 def _save_model(model):
-    from .models.classifier import save_classifier
+    from .models.checkpoints import save_classifier
 
     return lambda path: save_classifier(model, path)
 
@@ -680,50 +369,48 @@ def _print_table(before, after) -> None:
 
 def _finetune(args) -> None:
     from .evaluation.reports import check_output_folder, write_report
+    from .training import EpochProgressBars
+    from .workflows.finetune import evaluate_model, run_fine_tune
 
     if args.source and args.weights:
         raise UsageError("--source and --weights exclude each other: the source model brings its weights")
     out = check_output_folder(args.out, [p for p in (args.data, args.source, args.weights)
                                          if p and p not in ("imagenet", "none")])
-    domain, data = _load_data(args.data, positive_class=args.positive_class, seed=args.seed,
-                              val_fraction=args.val_fraction, test_fraction=args.test_fraction)
-    print(_describe_data(data))
-    if args.source:
-        from .models.classifier import load_classifier
-
-        model = load_classifier(args.source, compile=False)
-        plan = _plan(args, domain, model)
-    else:
-        plan, model = _planned_model(args, domain)
-    print(plan.describe())
-    before = _evaluation("source model", model, domain, plan.batch_size, args.seed) if args.source else None
-    train_ds, val_ds = _pipelines(domain, plan.backbone, plan.image_size, plan.batch_size, args.seed)
-    label = "fine-tuning" if plan.pretrained else "training"
-    result = _train(model, plan, train_ds, val_ds, domain.train.labels, args.seed, label)
-    after = _evaluation("fine-tuned" if plan.pretrained else "trained", model, domain, plan.batch_size,
-                        args.seed)
+    data = _load_data(args)
+    print(data.describe())
+    domain = data.domain
+    choice, model, plan = _model_and_plan(args, domain)
+    print(choice.describe(), plan.describe())
+    before = (evaluate_model(model, domain, "source model", batch_size=plan.batch_size, seed=args.seed)
+              if args.source else None)
+    label = "fine-tuning" if choice.pretrained else "training"
+    run = run_fine_tune(model, domain, plan, seed=args.seed, callbacks=[EpochProgressBars(label)])
+    after = run.report(domain, "fine-tuned" if choice.pretrained else "trained", seed=args.seed)
     _print_table(before, after)
-    context = {"command": "finetune", "data": data, "settings": {**plan.as_dict(), "seed": args.seed},
-               "notes": plan.notes}
+    settings = {**choice.as_dict(), **plan.as_dict(), "epochs": plan.total_epochs, "seed": args.seed,
+                "profile": config.profile_name()}
+    context = {"command": "finetune", "data": data.description, "settings": settings, "notes": choice.notes}
     folder = write_report(out, f"Fine-tuning on {domain.name}", after, before,
-                          stages=[(label, result)], context=context,
+                          stages=[(label, run.training)], context=context,
                           files={"model.keras": _save_model(model)})
     print(f"Report: {folder}/report.md (metrics.json, plots, model.keras)")
 
 
 def _evaluate(args) -> None:
-    from .models.classifier import load_classifier
     from .evaluation.reports import check_output_folder, write_report
+    from .models.checkpoints import load_classifier
+    from .workflows.finetune import evaluate_model
 
     out = check_output_folder(args.out, [args.model, args.data])
     model = load_classifier(args.model, compile=False)
-    domain, data = _load_data(args.data, positive_class=args.positive_class, seed=args.seed,
-                              val_fraction=args.val_fraction, test_fraction=args.test_fraction)
-    print(_describe_data(data))
-    evaluation = _evaluation(Path(args.model).name, model, domain, args.batch_size or 32, args.seed)
+    data = _load_data(args)
+    print(data.describe())
+    domain = data.domain
+    evaluation = evaluate_model(model, domain, Path(args.model).name, batch_size=args.batch_size or 32,
+                                seed=args.seed)
     print(evaluation.report)
-    context = {"command": "evaluate", "model_file": str(Path(args.model).resolve()), "data": data,
-               "settings": {"seed": args.seed, "profile": config.profile_name()}}
+    context = {"command": "evaluate", "model_file": str(Path(args.model).resolve()),
+               "data": data.description, "settings": {"seed": args.seed, "profile": config.profile_name()}}
     folder = write_report(out, f"Evaluation of {Path(args.model).name} on {domain.name}", evaluation,
                           context=context)
     print(f"Report: {folder}/report.md")
@@ -731,18 +418,14 @@ def _evaluate(args) -> None:
 
 def _threshold_and_names(model_path: Path, threshold):
     """The threshold and class names to label with: --threshold, the model's metrics.json, or 0.5."""
-    from .evaluation.reports import METRICS_FILE, TOOL
+    from .evaluation.reports import METRICS_FILE, read_report_metrics
 
-    sidecar = model_path.resolve().parent / METRICS_FILE
-    saved = {}
-    if sidecar.is_file():
-        with contextlib.suppress(OSError, ValueError):
-            saved = json.loads(sidecar.read_text(encoding="utf-8"))
-        saved = saved if isinstance(saved, dict) and saved.get("tool") == TOOL else {}
+    saved = read_report_metrics(model_path.resolve().parent)
     names = saved.get("class_names") or ["0", "1"]
     if threshold is None:
         threshold = saved.get("threshold")
-        where = f"chosen on validation, from {sidecar}" if threshold is not None else "default"
+        where = (f"chosen on validation, from {model_path.resolve().parent / METRICS_FILE}"
+                 if threshold is not None else "default")
         threshold = 0.5 if threshold is None else float(threshold)
         print(f"Threshold {threshold:.4f} ({where}).", file=sys.stderr)
     return threshold, [str(n) for n in names]
@@ -750,7 +433,7 @@ def _threshold_and_names(model_path: Path, threshold):
 
 def _predict(args) -> None:
     from .models.predict import as_prediction_inputs, predict_labels
-    from .models.classifier import load_classifier
+    from .models.checkpoints import load_classifier
 
     model = load_classifier(args.model, compile=False)
     threshold, names = _threshold_and_names(Path(args.model), args.threshold)
@@ -774,63 +457,28 @@ def _fetch(args) -> None:
 
 # --- demo ----------------------------------------------------------------------------------------------
 
-def _demo_domains(args):
-    """(source, target, note): PneumoniaMNIST → BreastMNIST when present, else the synthetic domains."""
-    from .data.domains import Domain
-    from .data.medmnist import fetch_medmnist, load_medmnist_domain
-
-    folder = config.data_dir(args.data_dir)
-    missing = []
-    if not args.synthetic:
-        for name in ("pneumoniamnist", "breastmnist"):
-            try:
-                fetch_medmnist(name, 28, folder, download=False)
-            except FileNotFoundError:
-                missing.append(name)
-    if not args.synthetic and not missing:
-        source = load_medmnist_domain("pneumoniamnist", 28, folder, download=False)
-        target = load_medmnist_domain("breastmnist", 28, folder, download=False)
-        n = config.pick(default=len(source.train), fast=600)
-        source = Domain(source.name, source.train.sample(n, args.seed),
-                        source.val.sample(config.pick(default=len(source.val), fast=200), args.seed),
-                        source.test)
-        note = (f"Real data: PneumoniaMNIST (paediatric chest X-rays) -> BreastMNIST (breast "
-                f"ultrasound), 28 px, from {folder}.")
-        return source, target, note
-    from .data.synthetic import make_synthetic_task
-
-    why = ("--synthetic was given" if args.synthetic else
-           f"{' and '.join(missing)} not found in {folder}; run 'crossdomain-kit fetch {missing[0]}'"
-           + (f" and 'crossdomain-kit fetch {missing[1]}'" if len(missing) > 1 else "")
-           + " for the real pair")
-    task = make_synthetic_task(1.0, n_source_train=config.pick(default=2000, fast=300),
-                               n_target_train=config.pick(default=200, fast=100),
-                               n_val=config.pick(default=200, fast=100),
-                               n_test=config.pick(default=400, fast=200),
-                               image_size=config.pick(default=64, fast=32), seed=args.seed)
-    note = (f"Synthetic data ({why}): radiograph-like images from a source scanner and a washed-out, "
-            "noisier, blurrier target scanner.")
-    return task.source, task.target, note
-
-
 def _demo(args) -> None:
     from .evaluation import compare_before_after
-    from .workflows.recipes import pretrain, transfer
     from .evaluation.reports import check_output_folder, write_report
+    from .training import EpochProgressBars
+    from .workflows.demo import demo_domains
+    from .workflows.finetune import evaluate_model
+    from .workflows.recipes import pretrain, transfer
 
     out = check_output_folder(args.out)
-    source, target, note = _demo_domains(args)
-    print(note)
+    demo = demo_domains(args.data_dir, seed=args.seed, synthetic=args.synthetic)
+    source, target = demo.source, demo.target
+    print(demo.note)
     print(f"1/2 Pretraining a small CNN on the source domain {source.name} ({len(source.train)} images).")
     pretrained = pretrain(source, seed=args.seed, epochs=config.pick(default=8, fast=1),
-                          callbacks=[_progress("pretraining")])
-    before = _evaluation("source model", pretrained.model, target, 64, args.seed)
+                          callbacks=[EpochProgressBars("pretraining")])
+    before = evaluate_model(pretrained.model, target, "source model", batch_size=64, seed=args.seed)
 
     # The kit's transfer recipe: a new head on the frozen backbone, then every layer, BatchNorm
     # included (the target's images come from another scanner, with other statistics).
     print(f"2/2 Fine-tuning it on the target domain {target.name} ({len(target.train)} images).")
-    tuned = transfer(pretrained, target, seed=args.seed, callbacks=[_progress("fine-tuning")])
-    after = _evaluation("fine-tuned", tuned.model, target, 64, args.seed)
+    tuned = transfer(pretrained, target, seed=args.seed, callbacks=[EpochProgressBars("fine-tuning")])
+    after = evaluate_model(tuned.model, target, "fine-tuned", batch_size=64, seed=args.seed)
 
     print(f"\nTest metrics on the target domain {target.name} (threshold chosen on its validation split):")
     print(compare_before_after(before.report, after.report, labels=(before.name, after.name)))
@@ -843,7 +491,7 @@ def _demo(args) -> None:
     folder = write_report(out, f"Transfer demo: {source.name} -> {target.name}", after, before,
                           stages=[(f"pretraining on {source.name}", pretrained.training),
                                   (f"fine-tuning on {target.name}", tuned.training)],
-                          context=context, notes=[note], files={"model.keras": _save_model(tuned.model)})
+                          context=context, notes=[demo.note], files={"model.keras": _save_model(tuned.model)})
     print(f"\nReport: {folder}/report.md (metrics.json, plots, model.keras)")
 
 

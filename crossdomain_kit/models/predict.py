@@ -2,7 +2,7 @@
 
 The classifier takes images preprocessed for its backbone; :func:`predict_proba`
 runs the same input pipeline as training (:func:`crossdomain_kit.data.pipeline.make_pipeline`),
-so a model reloaded with :func:`crossdomain_kit.models.classifier.load_classifier` sees
+so a model reloaded with :func:`crossdomain_kit.models.checkpoints.load_classifier` sees
 new images exactly as it saw its training data.
 
 Introduced in ``notebooks/05_medical_imaging_finetune.ipynb``.
@@ -11,6 +11,7 @@ Introduced in ``notebooks/05_medical_imaging_finetune.ipynb``.
 from __future__ import annotations
 
 import os
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
@@ -18,7 +19,7 @@ import numpy as np
 from .. import _checks
 from .backbones import backbone_names, get_backbone
 from ..data.domains import DomainSplit
-from ..evaluation import binary_metrics, choose_threshold
+from ..evaluation import BinaryMetrics, binary_metrics, choose_threshold
 from ..data.image_folder import IMAGE_EXTENSIONS, unreadable_images
 from ..theory.losses import sigmoid
 from ..data.pipeline import make_pipeline
@@ -113,7 +114,23 @@ def predict_labels(model, inputs, threshold: float, **kwargs):
     return p, (p >= threshold).astype(np.int64)
 
 
-def scores_at_validation_threshold(model, val, test=None, *, method: str = "youden", batch_size: int = 32):
+@dataclass(frozen=True)
+class ValidationScores:
+    """A decision threshold chosen on validation and the metrics at it.
+
+    Attributes:
+        threshold: probability of class 1 from which an image is called positive.
+        validation: :class:`~crossdomain_kit.evaluation.BinaryMetrics` on the validation split.
+        test: the same on the test split, or None when no test split was given.
+    """
+
+    threshold: float
+    validation: BinaryMetrics
+    test: BinaryMetrics | None = None
+
+
+def scores_at_validation_threshold(model, val, test=None, *, method: str = "youden",
+                                   batch_size: int = 32) -> ValidationScores:
     """Choose the decision threshold on validation, then score validation and test at it.
 
     The test split is predicted once, after the threshold is fixed, so that
@@ -127,7 +144,7 @@ def scores_at_validation_threshold(model, val, test=None, *, method: str = "youd
         batch_size: images per prediction batch.
 
     Returns:
-        ``(threshold, validation BinaryMetrics, test BinaryMetrics or None)``.
+        :class:`ValidationScores` (``threshold``, ``validation``, ``test``).
 
     Raises:
         ValueError: for splits without labels, one-class validation data or
@@ -140,4 +157,4 @@ def scores_at_validation_threshold(model, val, test=None, *, method: str = "youd
     validation = binary_metrics(val.labels, p_val, threshold)
     tested = None if test is None else binary_metrics(
         test.labels, predict_proba(model, test, batch_size=batch_size), threshold)
-    return threshold, validation, tested
+    return ValidationScores(threshold, validation, tested)

@@ -1,9 +1,10 @@
 """A training dashboard: Train and Stop, live loss and AUC curves, and a table of every run.
 
 Train reads the hyperparameter panel and trains the freezing panel's model as
-it is frozen now, with :func:`crossdomain_kit.training.train_joint` on the
-domain's training split (early stopping on validation AUC, best weights
-restored). The loss and AUC curves of training and validation are redrawn
+it is frozen now, through the kit's fine-tune workflow
+(:func:`crossdomain_kit.workflows.finetune.run_fine_tune`, one phase on the
+domain's training split: early stopping on validation AUC, best weights
+restored, the threshold chosen on validation). The loss and AUC curves of training and validation are redrawn
 after every epoch (an inline PNG in an ``Output``, replaced in one step, so
 it does not flicker and needs no ipympl), a progress line follows the
 batches, and when the run ends its settings and its validation and test
@@ -37,10 +38,10 @@ from ..data.domains import Domain
 from ..evaluation import BinaryMetrics, Table
 from ..models.freezing import trainable_parameter_count
 from ..plots import plot_learning_curves
-from ..models.predict import backbone_of, scores_at_validation_threshold
+from ..models.predict import backbone_of
 from ..models.classifier import build_classifier
-from ..data.pipeline import make_pipeline
-from ..training import TrainingResult, train_joint
+from ..training import TrainingResult
+from ..workflows.finetune import FineTunePlan, run_fine_tune
 from ._html import show_message, table_html
 from ._jobs import JobCallback, JobRunner
 from ._output import show_figure
@@ -250,11 +251,6 @@ def training_dashboard(domain, freezing, hyperparameters, *, seed: int = 0,
 
     def train(model, hp: Hyperparameters, number: int) -> RunRecord:
         started = time.monotonic()
-        height, width, channels = model.input_shape[1:]
-        common = {"backbone": backbone_of(model), "image_size": (height, width), "channels": channels,
-                  "batch_size": hp.batch_size, "seed": seed}
-        train_ds = make_pipeline(domain.train, training=True, augment=hp.augment, **common)
-        val_ds = make_pipeline(domain.val, **common)
 
         def on_progress(epoch, n_epochs, batch, n_batches, logs):
             where = f"epoch {epoch + 1}/{n_epochs}" + (
@@ -268,15 +264,16 @@ def training_dashboard(domain, freezing, hyperparameters, *, seed: int = 0,
             redraw(number)
 
         callback = JobCallback(runner.stop_requested, on_progress, on_epoch_end)
-        result = train_joint(model, [train_ds], val_ds, epochs=hp.epochs, learning_rate=hp.learning_rate,
-                             base_learning_rate=hp.base_learning_rate, optimizer=hp.optimizer,
-                             batch_size=hp.batch_size, patience=hp.patience, seed=seed,
-                             callbacks=[callback], verbose=0)
-        threshold, validation, test = scores_at_validation_threshold(model, domain.val, domain.test, batch_size=hp.batch_size)
+        plan = FineTunePlan(epochs=hp.epochs, learning_rate=hp.learning_rate,
+                            base_learning_rate=hp.base_learning_rate, optimizer=hp.optimizer,
+                            batch_size=hp.batch_size, patience=hp.patience, augment=hp.augment)
+        run = run_fine_tune(model, domain, plan, seed=seed, callbacks=[callback], verbose=0)
         return RunRecord(number=number, freezing=freezing.state.description,
                          trainable_params=trainable_parameter_count(model), hyperparameters=hp,
-                         result=result, stopped=runner.stop_requested.is_set(), threshold=threshold,
-                         validation=validation, test=test, seconds=time.monotonic() - started)
+                         result=run.training, stopped=runner.stop_requested.is_set(), threshold=run.threshold,
+                         validation=run.validation,
+                         test=None if domain.test is None else run.evaluate(domain.test),
+                         seconds=time.monotonic() - started)
 
     def finish(record: RunRecord | None, error: Exception | None):
         state.status = "idle"

@@ -5,10 +5,10 @@ knobs of the scanner at shift 1 (contrast, brightness, noise, blur,
 resolution, share of findings). Two image grids show the *same patients*
 imaged by the source scanner and by the target scanner at this shift, so
 only the scanner differs. "Compare" makes a synthetic transfer task at these
-settings and trains a small CNN on the source alone
-(:func:`crossdomain_kit.training.train_joint`), scores it on both test sets,
-then fine-tunes it on the few target images
-(:func:`crossdomain_kit.training.fine_tune`) and scores it again: the source-
+settings and trains a small CNN on the source alone, scores it on both test
+sets, then fine-tunes it on the few target images in two phases and scores
+it again, both steps through the kit's fine-tune workflow
+(:func:`crossdomain_kit.workflows.finetune.run_fine_tune`): the source-
 only model's drop on the target, and how much fine-tuning wins back, appear
 as bars and as a row of a table that accumulates over comparisons (AUC
 against shift in the right-hand plot). Stop ends a comparison at the next
@@ -29,13 +29,11 @@ from matplotlib.figure import Figure
 from .. import _checks
 from ..config import pick
 from ..evaluation import Table
-from ..models.predict import scores_at_validation_threshold
 from ..models.classifier import build_classifier
-from ..data.pipeline import make_pipeline
 from ..plots import plot_image_grid
 from ..data.synthetic import (CLASS_NAMES, SOURCE, TARGET, ScannerSettings, interpolate_scanner,
                          make_synthetic_split, make_synthetic_task)
-from ..training import fine_tune, train_joint
+from ..workflows.finetune import FineTunePlan, run_fine_tune
 from ._html import show_message, table_html
 from ._jobs import JobCallback, JobRunner
 from ._output import show_figure
@@ -243,10 +241,6 @@ def shift_explorer(*, shift: float = 0.5, target: ScannerSettings = TARGET, imag
                                    **{k: v for k, v in sizes.items() if k.startswith("n_")})
         source, target_domain = task.source, task.target
 
-        def pipe(split, training=False):
-            return make_pipeline(split, backbone="small_cnn", image_size=size, batch_size=_BATCH_SIZE,
-                                 training=training, augment=False, seed=seed)
-
         def callback(step):
             def on_progress(epoch, n_epochs, batch, n_batches, _logs):
                 where = "done" if batch is None else f"batch {batch + 1}/{n_batches}"
@@ -254,18 +248,19 @@ def shift_explorer(*, shift: float = 0.5, target: ScannerSettings = TARGET, imag
             return [JobCallback(runner.stop_requested, on_progress)]
 
         model = build_classifier("small_cnn", (size, size, 1), seed=seed)
-        train_joint(model, [pipe(source.train, True)], pipe(source.val), epochs=epochs_now, seed=seed,
-                    batch_size=_BATCH_SIZE, callbacks=callback("training on the source"), verbose=0)
+        on_source_run = run_fine_tune(model, source, FineTunePlan(epochs=epochs_now, batch_size=_BATCH_SIZE,
+                                                                  augment=False),
+                                      seed=seed, callbacks=callback("training on the source"))
         if runner.stop_requested.is_set():
             return None
-        on_source = scores_at_validation_threshold(model, source.val, source.test)[2].auc
-        source_only = scores_at_validation_threshold(model, target_domain.val, target_domain.test)[2].auc
-        fine_tune(model, pipe(target_domain.train, True), pipe(target_domain.val), head_epochs=1,
-                  finetune_epochs=epochs_now, seed=seed, callbacks=callback("fine-tuning on the target"),
-                  verbose=0)
+        on_source = on_source_run.evaluate(source.test).auc
+        source_only = on_source_run.evaluate(target_domain.test).auc
+        tuned = run_fine_tune(model, target_domain, FineTunePlan(epochs=epochs_now, head_epochs=1,
+                                                                 batch_size=_BATCH_SIZE, augment=False),
+                              seed=seed, callbacks=callback("fine-tuning on the target"))
         if runner.stop_requested.is_set():
             return None
-        fine_tuned = scores_at_validation_threshold(model, target_domain.val, target_domain.test)[2].auc
+        fine_tuned = tuned.evaluate(target_domain.test).auc
         return Comparison(number, shift_now, scanner_now, on_source, source_only, fine_tuned,
                           time.monotonic() - started)
 

@@ -209,7 +209,7 @@ def transfer_vs_scratch(pretrained, target_domain: Domain, label_counts, seeds=(
     seed, then both scored once on the target's test split.
 
     Args:
-        pretrained: a :class:`~crossdomain_kit.workflows.recipes.RecipeResult` from
+        pretrained: a :class:`~crossdomain_kit.workflows.finetune.FineTuneResult` from
             :func:`~crossdomain_kit.workflows.recipes.pretrain`, or a kit classifier.
         target_domain: a :class:`~crossdomain_kit.data.domains.Domain` with train,
             val and test splits.

@@ -1,8 +1,8 @@
 """The kit's recommended training recipes, one call each: train, pretrain, transfer, baseline.
 
-Each recipe is the engine of lessons 03–05 (:func:`~crossdomain_kit.models.classifier.build_classifier`,
-:func:`~crossdomain_kit.data.pipeline.make_pipeline`, :func:`~crossdomain_kit.training.fine_tune`,
-:func:`~crossdomain_kit.evaluation.choose_threshold`) with settings that work
+Each recipe is the kit's one fine-tune workflow
+(:func:`~crossdomain_kit.workflows.finetune.run_fine_tune`) with a
+:class:`~crossdomain_kit.workflows.finetune.FineTunePlan` whose settings work
 on a laptop CPU with 28–64 px grey images (MedMNIST), so that notebooks,
 the command line and the benchmarks share them instead of re-writing them:
 
@@ -20,7 +20,7 @@ Model selection uses the validation split only: the epoch with the best
 validation AUC is kept, and the decision threshold is chosen on validation
 (Youden's J, which keeps its sensitivity and specificity when the test prior
 differs, as PneumoniaMNIST's does). The test split is never touched: evaluate
-on it once, with :meth:`RecipeResult.evaluate`.
+on it once, with :meth:`~crossdomain_kit.workflows.finetune.FineTuneResult.evaluate`.
 
 Sizes follow the profile (:func:`crossdomain_kit.config.pick`): the fast
 profile trains for one or two epochs.
@@ -32,66 +32,17 @@ Introduced in ``notebooks/07_beyond_fine_tuning.ipynb``.
 
 from __future__ import annotations
 
-import time
-from dataclasses import dataclass, field
-
 import keras
-import numpy as np
 
 from .. import _checks, config
-from ..data.domains import Domain, DomainSplit
-from ..evaluation import BinaryMetrics, binary_metrics
-from ..models.predict import predict_proba, scores_at_validation_threshold
+from ..data.domains import Domain
 from ..models.classifier import base_of, build_classifier
-from ..data.pipeline import make_pipeline
-from ..training import TrainingResult, fine_tune, train_joint
+from .finetune import FineTunePlan, FineTuneResult, run_fine_tune
 
 BACKBONE = "small_cnn"
-THRESHOLD_METHOD = "youden"
 TARGET_LEARNING_RATE = 3e-3  # on the target: scratch_baseline, and transfer's defaults
 _PREDICT_BATCH = 256
 
-
-@dataclass
-class RecipeResult:
-    """A model trained by a recipe, its validation-chosen threshold and how training went.
-
-    Attributes:
-        model: the trained classifier, holding the weights of its best
-            validation epoch.
-        threshold: decision threshold on the probability of class 1, chosen on
-            the validation split (``p >= threshold`` is predicted positive).
-        training: the run's :class:`~crossdomain_kit.training.TrainingResult`
-            (per-epoch history, phases, best epoch).
-        train_seconds: wall-clock seconds of training (not of the threshold
-            choice or data loading).
-        cpu_seconds: CPU seconds of this process during training, all threads
-            together; on a shared machine, wall time alone says little.
-        settings: the recipe's settings, for reports and JSON files.
-    """
-
-    model: keras.Model
-    threshold: float
-    training: TrainingResult
-    train_seconds: float
-    cpu_seconds: float
-    settings: dict = field(default_factory=dict)
-
-    @property
-    def val_auc(self) -> float:
-        """Validation AUC of the kept epoch."""
-        return float(self.training.history["val_auc"][self.training.best_epoch])
-
-    def predict(self, split: DomainSplit) -> np.ndarray:
-        """Probabilities of class 1 for a split's images, shape (n,)."""
-        return predict_proba(self.model, split, batch_size=_PREDICT_BATCH)
-
-    def evaluate(self, split: DomainSplit) -> BinaryMetrics:
-        """AUC and the metrics at :attr:`threshold` on a split (e.g. test, once)."""
-        return binary_metrics(split.labels, self.predict(split), self.threshold)
-
-
-# --- Checks and shared steps -------------------------------------------------------------------
 
 def _check_domain(domain, name: str) -> Domain:
     if not isinstance(domain, Domain) or domain.val is None:
@@ -109,29 +60,17 @@ def _image_size(domain: Domain) -> int:
     return int(images.shape[1]) if images is not None else 64
 
 
-def _datasets(domain: Domain, *, batch_size: int, seed: int, image_size: int):
-    common = dict(backbone=BACKBONE, image_size=image_size, batch_size=batch_size)
-    return (make_pipeline(domain.train, training=True, augment=True, seed=seed, **common),
-            make_pipeline(domain.val, **common))
-
-
-def _finish(model, domain: Domain, training: TrainingResult, start: tuple[float, float],
-            settings: dict) -> RecipeResult:
-    wall, cpu = time.perf_counter() - start[0], time.process_time() - start[1]
-    threshold = scores_at_validation_threshold(model, domain.val, method=THRESHOLD_METHOD,
-                                               batch_size=_PREDICT_BATCH)[0]
-    return RecipeResult(model, threshold, training, wall, cpu, settings)
-
-
-def _clock() -> tuple[float, float]:
-    return time.perf_counter(), time.process_time()
+def _run(model, domain: Domain, plan: FineTunePlan, recipe: str, seed: int, callbacks, verbose) -> FineTuneResult:
+    result = run_fine_tune(model, domain, plan, seed=seed, callbacks=callbacks, verbose=verbose)
+    result.settings["recipe"] = recipe
+    return result
 
 
 # --- From scratch ---------------------------------------------------------------------------------
 
 def train_small_cnn(domain: Domain, *, seed: int = 0, epochs: int | None = None,
                     batch_size: int = 128, learning_rate: float = 3e-3, patience: int | None = None,
-                    callbacks=(), verbose=0) -> RecipeResult:
+                    callbacks=(), verbose=0) -> FineTuneResult:
     """The kit's recommended CPU recipe: the small CNN from scratch on one domain.
 
     Small CNN (:func:`~crossdomain_kit.models.classifier.build_classifier`) at the
@@ -153,7 +92,7 @@ def train_small_cnn(domain: Domain, *, seed: int = 0, epochs: int | None = None,
         verbose: ``fit``'s verbosity.
 
     Returns:
-        :class:`RecipeResult` (model, validation threshold, history, timings).
+        :class:`FineTuneResult` (model, validation threshold, history, timings).
 
     Raises:
         ValueError: for a domain without a validation split, one class in
@@ -167,19 +106,13 @@ def train_small_cnn(domain: Domain, *, seed: int = 0, epochs: int | None = None,
     patience = epochs if patience is None else _checks.positive_int(patience, "patience")
     size = _image_size(domain)
     model = build_classifier(BACKBONE, (size, size, 1), seed=seed)
-    train_ds, val_ds = _datasets(domain, batch_size=batch_size, seed=seed, image_size=size)
-    start = _clock()
-    training = train_joint(model, [train_ds], val_ds, epochs=epochs, learning_rate=learning_rate,
-                           batch_size=batch_size, patience=patience, seed=seed,
-                           callbacks=list(callbacks), verbose=verbose)
-    settings = {"recipe": "train_small_cnn", "domain": domain.name, "image_size": size, "seed": seed,
-                "epochs": epochs, "batch_size": batch_size, "learning_rate": learning_rate,
-                "patience": patience, "threshold_method": THRESHOLD_METHOD}
-    return _finish(model, domain, training, start, settings)
+    plan = FineTunePlan(epochs=epochs, learning_rate=learning_rate, batch_size=batch_size, patience=patience,
+                        predict_batch_size=_PREDICT_BATCH)
+    return _run(model, domain, plan, "train_small_cnn", seed, callbacks, verbose)
 
 
 def pretrain(source_domain: Domain, *, seed: int = 0, epochs: int | None = None, callbacks=(),
-             verbose=0) -> RecipeResult:
+             verbose=0) -> FineTuneResult:
     """Pretrain the small CNN on a source domain: :func:`train_small_cnn`, the start of transfer.
 
     Args:
@@ -188,7 +121,7 @@ def pretrain(source_domain: Domain, *, seed: int = 0, epochs: int | None = None,
         seed, epochs, callbacks, verbose: as in :func:`train_small_cnn`.
 
     Returns:
-        :class:`RecipeResult`; pass it (or its ``model``) to :func:`transfer`.
+        :class:`FineTuneResult`; pass it (or its ``model``) to :func:`transfer`.
 
     Raises:
         ValueError: as :func:`train_small_cnn`.
@@ -216,7 +149,7 @@ def _target_budget(head_epochs, finetune_epochs) -> tuple[int, int]:
 
 def transfer(pretrained, target_domain: Domain, *, seed: int = 0, head_epochs: int | None = None,
              finetune_epochs: int | None = None, batch_size: int = 32, head_learning_rate: float = TARGET_LEARNING_RATE,
-             finetune_learning_rate: float = TARGET_LEARNING_RATE, callbacks=(), verbose=0) -> RecipeResult:
+             finetune_learning_rate: float = TARGET_LEARNING_RATE, callbacks=(), verbose=0) -> FineTuneResult:
     """Fine-tune a pretrained classifier on a target domain, in two phases.
 
     The pretrained backbone's weights go into a new classifier with a fresh,
@@ -232,8 +165,8 @@ def transfer(pretrained, target_domain: Domain, *, seed: int = 0, head_epochs: i
     PneumoniaMNIST → BreastMNIST).
 
     Args:
-        pretrained: a :class:`RecipeResult` from :func:`pretrain`, or a kit
-            classifier (e.g. from :func:`~crossdomain_kit.models.classifier.load_classifier`)
+        pretrained: a :class:`FineTuneResult` from :func:`pretrain`, or a kit
+            classifier (e.g. from :func:`~crossdomain_kit.models.checkpoints.load_classifier`)
             with one input channel.
         target_domain: the target :class:`~crossdomain_kit.data.domains.Domain`
             (e.g. BreastMNIST); its images are resized to the model's input.
@@ -247,7 +180,7 @@ def transfer(pretrained, target_domain: Domain, *, seed: int = 0, head_epochs: i
         callbacks, verbose: as in :func:`train_small_cnn`.
 
     Returns:
-        :class:`RecipeResult` (phases ``"head"`` and ``"finetune"``).
+        :class:`FineTuneResult` (phases ``"head"`` and ``"finetune"``).
 
     Raises:
         ValueError: for a model that is not a kit classifier, a domain without
@@ -256,34 +189,24 @@ def transfer(pretrained, target_domain: Domain, *, seed: int = 0, head_epochs: i
 
     Introduced in ``notebooks/07_beyond_fine_tuning.ipynb``.
     """
-    model = pretrained.model if isinstance(pretrained, RecipeResult) else pretrained
+    model = pretrained.model if isinstance(pretrained, FineTuneResult) else pretrained
     if not isinstance(model, keras.Model):
-        raise _checks.fail("`pretrained` must be a RecipeResult from pretrain() or a kit classifier.",
+        raise _checks.fail("`pretrained` must be a FineTuneResult from pretrain() or a kit classifier.",
                            "pretrained", pretrained)
     base_of(model)
     domain = _check_domain(target_domain, "target_domain")
     seed = _checks.seed(seed)
     head_epochs, finetune_epochs = _target_budget(head_epochs, finetune_epochs)
-    model = _fresh_head_copy(model, seed)
-    size = int(model.input_shape[1])
-    train_ds, val_ds = _datasets(domain, batch_size=batch_size, seed=seed, image_size=size)
-    start = _clock()
-    training = fine_tune(model, train_ds, val_ds, head_epochs=head_epochs, finetune_epochs=finetune_epochs,
-                         head_learning_rate=head_learning_rate,
-                         finetune_learning_rate=finetune_learning_rate,
-                         unfreeze={"policy": "all", "train_batchnorm": True},
-                         patience=max(head_epochs, finetune_epochs),
-                         seed=seed, callbacks=list(callbacks), verbose=verbose)
-    settings = {"recipe": "transfer", "domain": domain.name, "image_size": size, "seed": seed,
-                "head_epochs": head_epochs, "finetune_epochs": finetune_epochs, "batch_size": batch_size,
-                "head_learning_rate": head_learning_rate, "finetune_learning_rate": finetune_learning_rate,
-                "threshold_method": THRESHOLD_METHOD}
-    return _finish(model, domain, training, start, settings)
+    plan = FineTunePlan(epochs=finetune_epochs, head_epochs=head_epochs, learning_rate=head_learning_rate,
+                        finetune_learning_rate=finetune_learning_rate, batch_size=batch_size,
+                        unfreeze={"policy": "all", "train_batchnorm": True},
+                        patience=max(head_epochs, finetune_epochs), predict_batch_size=_PREDICT_BATCH)
+    return _run(_fresh_head_copy(model, seed), domain, plan, "transfer", seed, callbacks, verbose)
 
 
 def scratch_baseline(target_domain: Domain, *, seed: int = 0, head_epochs: int | None = None,
                      finetune_epochs: int | None = None, batch_size: int = 32, image_size: int | None = None,
-                     callbacks=(), verbose=0) -> RecipeResult:
+                     callbacks=(), verbose=0) -> FineTuneResult:
     """The baseline for :func:`transfer`: the same network from a random start, same budget.
 
     It trains every layer of a fresh small CNN on the target for
@@ -301,7 +224,7 @@ def scratch_baseline(target_domain: Domain, *, seed: int = 0, head_epochs: int |
         callbacks, verbose: as in :func:`train_small_cnn`.
 
     Returns:
-        :class:`RecipeResult` (phase ``"joint"``: one domain, all layers).
+        :class:`FineTuneResult` (phase ``"joint"``: one domain, all layers).
 
     Raises:
         ValueError: as :func:`transfer`.
@@ -313,12 +236,6 @@ def scratch_baseline(target_domain: Domain, *, seed: int = 0, head_epochs: int |
     epochs = sum(_target_budget(head_epochs, finetune_epochs))
     size = _image_size(domain) if image_size is None else _checks.positive_int(image_size, "image_size")
     model = build_classifier(BACKBONE, (size, size, 1), seed=seed)
-    train_ds, val_ds = _datasets(domain, batch_size=batch_size, seed=seed, image_size=size)
-    start = _clock()
-    training = train_joint(model, [train_ds], val_ds, epochs=epochs, learning_rate=TARGET_LEARNING_RATE,
-                           batch_size=batch_size, patience=epochs, seed=seed,
-                           callbacks=list(callbacks), verbose=verbose)
-    settings = {"recipe": "scratch_baseline", "domain": domain.name, "image_size": size, "seed": seed,
-                "epochs": epochs, "batch_size": batch_size, "learning_rate": TARGET_LEARNING_RATE,
-                "threshold_method": THRESHOLD_METHOD}
-    return _finish(model, domain, training, start, settings)
+    plan = FineTunePlan(epochs=epochs, learning_rate=TARGET_LEARNING_RATE, batch_size=batch_size, patience=epochs,
+                        predict_batch_size=_PREDICT_BATCH)
+    return _run(model, domain, plan, "scratch_baseline", seed, callbacks, verbose)

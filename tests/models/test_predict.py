@@ -8,7 +8,8 @@ from crossdomain_kit.data.domains import DomainSplit  # noqa: E402
 from crossdomain_kit.evaluation import binary_metrics, choose_threshold  # noqa: E402
 from crossdomain_kit.models.predict import (backbone_of, predict_labels, predict_proba,  # noqa: E402
                                        scores_at_validation_threshold)
-from crossdomain_kit.models.classifier import build_classifier, load_classifier, save_classifier  # noqa: E402
+from crossdomain_kit.models.classifier import build_classifier  # noqa: E402
+from crossdomain_kit.models.checkpoints import load_classifier, save_classifier  # noqa: E402
 
 
 @pytest.fixture(scope="module")
@@ -79,12 +80,12 @@ def _split(seed, n, split):
 
 def test_scores_use_the_validation_threshold_for_both_splits(model):
     val, test = _split(2, 12, "val"), _split(3, 10, "test")
-    threshold, on_val, on_test = scores_at_validation_threshold(model, val, test, method="youden")
+    scores = scores_at_validation_threshold(model, val, test, method="youden")
     p_val, p_test = predict_proba(model, val), predict_proba(model, test)
-    assert threshold == choose_threshold(val.labels, p_val, "youden")
-    assert on_val == binary_metrics(val.labels, p_val, threshold)
-    assert on_test == binary_metrics(test.labels, p_test, threshold)
-    assert scores_at_validation_threshold(model, val)[2] is None
+    assert scores.threshold == choose_threshold(val.labels, p_val, "youden")
+    assert scores.validation == binary_metrics(val.labels, p_val, scores.threshold)
+    assert scores.test == binary_metrics(test.labels, p_test, scores.threshold)
+    assert scores_at_validation_threshold(model, val).test is None
 
 
 def test_scores_refuse_one_class_validation(model):

@@ -174,7 +174,7 @@ def test_an_error_while_training_is_shown_and_leaves_no_stuck_state(domain, monk
     def broken(*args, **kwargs):
         raise RuntimeError("the data went away")
 
-    monkeypatch.setattr(dashboard_module, "train_joint", broken)
+    monkeypatch.setattr(dashboard_module, "run_fine_tune", broken)
     freezing, _, dashboard = _panels(domain)
     dashboard.controls["train"].click()
     assert dashboard.wait(TIMEOUT_S)

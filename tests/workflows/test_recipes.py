@@ -6,7 +6,8 @@ import pytest
 from crossdomain_kit.data.domains import Domain
 from crossdomain_kit.evaluation import BinaryMetrics
 from crossdomain_kit.models.classifier import base_of, build_classifier
-from crossdomain_kit.workflows.recipes import RecipeResult, pretrain, scratch_baseline, train_small_cnn, transfer
+from crossdomain_kit.workflows.finetune import FineTuneResult
+from crossdomain_kit.workflows.recipes import pretrain, scratch_baseline, train_small_cnn, transfer
 from crossdomain_kit.data.synthetic import make_synthetic_task
 
 SIZE = 16
@@ -24,7 +25,7 @@ def source(task):
 
 
 def test_pretrain_returns_a_trained_model_a_validation_threshold_and_timings(source, task):
-    assert isinstance(source, RecipeResult)
+    assert isinstance(source, FineTuneResult)
     assert source.model.input_shape == (None, SIZE, SIZE, 1)
     assert 0.0 <= source.threshold <= 1.0
     assert source.training.phases == ["joint", "joint"]

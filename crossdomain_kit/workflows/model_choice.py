@@ -1,0 +1,151 @@
+"""Which classifier to fine-tune on a user's data: backbone, image size and starting weights.
+
+The choice fills in what the user left out from the data (the images' own
+size), the machine (a GPU or not) and the profile, and builds the classifier.
+Default ImageNet weights that cannot be had (offline and not cached) give way
+to a random start, saying so in :attr:`ModelChoice.notes`. The ``finetune``
+command uses it; its training then goes through
+:func:`crossdomain_kit.workflows.finetune.run_fine_tune`.
+
+Importing this module imports TensorFlow and Keras.
+
+Introduced in the README ("Set up": ``crossdomain-kit finetune``).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field, replace
+
+from .. import config
+from ..data.domains import Domain
+from ..data.user_data import native_image_size
+from ..models.backbones import get_backbone
+from ..models.classifier import build_classifier
+from ..models.predict import backbone_of
+from ..training import gpu_available
+
+FALLBACK_BACKBONE = "small_cnn"
+SMALL_IMAGE_SIZE = 64  # the small CNN's default side on the CPU (32 in the fast profile)
+
+
+@dataclass
+class ModelChoice:
+    """The classifier to fine-tune, with the defaults filled in.
+
+    Attributes:
+        backbone: a registered backbone name.
+        image_size: image side in pixels.
+        weights: ``None`` (random start), ``"imagenet"``, a checkpoint path, or
+            a description of a source model.
+        pretrained: True when training starts from learned weights (two phases).
+        notes: why a default was chosen, for the report.
+    """
+
+    backbone: str
+    image_size: int
+    weights: str | None
+    pretrained: bool
+    notes: list[str] = field(default_factory=list)
+
+    def describe(self) -> str:
+        """One sentence: the network, its input size and where its weights come from."""
+        start = {None: "random start", "imagenet": "ImageNet weights"}.get(self.weights, f"weights {self.weights}")
+        return f"Model: {self.backbone} at {self.image_size} px, {start}."
+
+    def as_dict(self) -> dict:
+        """The choice for reports and JSON files."""
+        return {"backbone": self.backbone, "image_size": self.image_size, "weights": self.weights or "none",
+                "pretrained": self.pretrained}
+
+    def build(self, seed: int = 0):
+        """The classifier: ImageNet weights take three channels, other starts the backbone's own."""
+        channels = 3 if self.weights == "imagenet" else get_backbone(self.backbone).channels
+        return build_classifier(self.backbone, (self.image_size, self.image_size, channels), self.weights,
+                                seed=seed)
+
+
+def choose_model(domain: Domain, *, backbone: str | None = None, image_size: int | None = None,
+                 weights: str | None = None) -> ModelChoice:
+    """Fill in backbone, image size and weights from the data and the machine.
+
+    Args:
+        domain: the data to fine-tune on (its training images set the size).
+        backbone: a registered name; default: MobileNetV2 for images of 64 px
+            or more on a GPU, the small CNN otherwise.
+        image_size: default: the small CNN at the images' own size (between
+            its minimum and 64 px), an ImageNet backbone at its default size.
+        weights: ``"imagenet"``, ``"none"``, a checkpoint path; default:
+            ImageNet for ImageNet backbones, none for the small CNN.
+
+    Returns:
+        :class:`ModelChoice`.
+    """
+    native = native_image_size(domain.train)
+    notes = []
+    if backbone is None:
+        large = native >= 64 and gpu_available() and not config.is_fast()
+        backbone = "mobilenetv2" if large else FALLBACK_BACKBONE
+        notes.append(f"backbone {backbone}: images of about {native} px on a "
+                     f"{'GPU' if gpu_available() else 'CPU'}")
+    spec = get_backbone(backbone)
+    if image_size is None:
+        image_size = (min(max(native, spec.min_size), config.pick(default=SMALL_IMAGE_SIZE, fast=32))
+                      if spec.application is None else spec.default_size)
+    weights = weights or ("none" if spec.application is None else "imagenet")
+    weights = None if weights == "none" else weights
+    return ModelChoice(backbone, image_size, weights, weights is not None, notes)
+
+
+def source_model_choice(source_model, described_as: str, *, backbone: str | None = None,
+                        image_size: int | None = None) -> ModelChoice:
+    """The choice for fine-tuning a model trained elsewhere (its backbone and input size).
+
+    Raises:
+        ValueError: when ``backbone`` or ``image_size`` differ from the model's.
+    """
+    own_backbone, own_size = backbone_of(source_model), int(source_model.input_shape[1])
+    if backbone and backbone != own_backbone:
+        raise ValueError(f"--backbone {backbone} differs from the source model's backbone "
+                         f"{own_backbone}; leave --backbone out to fine-tune the source model.")
+    if image_size and image_size != own_size:
+        raise ValueError(f"--image-size {image_size} differs from the source model's input "
+                         f"size {own_size}; leave --image-size out to fine-tune the source model.")
+    return ModelChoice(own_backbone, own_size, described_as, True)
+
+
+def build_with_fallback(choice: ModelChoice, domain: Domain, *, seed: int = 0, backbone_given: bool = False,
+                        image_size: int | None = None, weights_given: bool = False):
+    """``(choice, model)``; default ImageNet weights that cannot be had give way to a random start.
+
+    When the weights were not asked for and cannot be had (offline, not in
+    Keras's cache), the small CNN is built instead, or, when the backbone was
+    asked for, that backbone from a random start; a note says why. Asked-for
+    weights that cannot be had stay an error.
+
+    Args:
+        choice: from :func:`choose_model`.
+        domain: the data (for the small CNN's image size).
+        seed: seeds the new weights.
+        backbone_given: the user named the backbone (keep it).
+        image_size: the user's image size, if any (kept by the fallback).
+        weights_given: the user named the weights (no fallback).
+
+    Returns:
+        ``(ModelChoice, keras.Model)``.
+
+    Raises:
+        FileNotFoundError: for asked-for weights that cannot be had.
+    """
+    try:
+        return choice, choice.build(seed)
+    except FileNotFoundError as error:
+        if weights_given:
+            raise
+        reason = str(error).split(". ")[0]
+        if backbone_given:
+            choice = replace(choice, weights=None, pretrained=False)
+        else:
+            choice = choose_model(domain, backbone=FALLBACK_BACKBONE, image_size=image_size)
+        choice.notes.append(f"{reason}; using {choice.backbone} from a random start instead "
+                            "(--weights imagenet makes this an error)")
+        return choice, choice.build(seed)
