@@ -23,7 +23,7 @@ from importlib import metadata
 from pathlib import Path
 
 from . import __version__, _checks, config
-from .data.image_folder import _find_split_folders, _scan_split
+from .data.image_folder import find_split_folders, scan_split
 from .data.medmnist import fetch_medmnist, medmnist_info, medmnist_names
 
 _DISTRIBUTIONS = {  # package → the distribution names it is installed under, most common first
@@ -184,8 +184,8 @@ def _medmnist_files(folder: Path) -> list[MedmnistFile]:
 
 def _image_folder(folder: Path) -> ImageFolderSummary | None:
     try:
-        splits, _ = _find_split_folders(folder)
-        counts = {split: {name: len(files) for name, files in _scan_split(path, folder)[0].items()}
+        splits, _ = find_split_folders(folder)
+        counts = {split: {name: len(files) for name, files in scan_split(path, folder)[0].items()}
                   for split, path in splits.items()}
     except (ValueError, OSError):  # not the layout, or unreadable: not an image folder
         return None

@@ -156,11 +156,11 @@ def load_image_folder(path: str | os.PathLike, *, positive_class: str | None = N
         raise _checks.fail("`group_by` must be a function path -> group id, or None.",
                            "group_by", group_by)
     root = _resolve(path, data_dir)
-    split_dirs, ignored = _find_split_folders(root)
+    split_dirs, ignored = find_split_folders(root)
     class_names = None
     found: dict[str, dict[str, list[str]]] = {}
     for split, folder in split_dirs.items():
-        classes, split_ignored = _scan_split(folder, root)
+        classes, split_ignored = scan_split(folder, root)
         ignored += split_ignored
         names = sorted(classes)
         if class_names is None:
@@ -236,8 +236,15 @@ def _visible(entry: os.DirEntry | Path) -> bool:
     return not entry.name.startswith(".")
 
 
-def _find_split_folders(root: Path) -> tuple[dict[str, Path], list[str]]:
-    """The split folders under root, by split name, and the other entries (ignored)."""
+def find_split_folders(root: Path) -> tuple[dict[str, Path], list[str]]:
+    """The split folders under ``root`` by split name (``train``, ``val`` from any alias, ``test``).
+
+    Returns:
+        ``(split name → folder, other visible entries, which are ignored)``.
+
+    Raises:
+        ValueError: when ``root`` has no ``train/`` folder (the message names the layout).
+    """
     split_dirs, ignored = {}, []
     val_aliases = []
     for entry in sorted(os.scandir(root), key=lambda e: e.name):
@@ -258,8 +265,16 @@ def _find_split_folders(root: Path) -> tuple[dict[str, Path], list[str]]:
     return {s: split_dirs[s] for s in ("train", "val", "test") if s in split_dirs}, ignored
 
 
-def _scan_split(folder: Path, root: Path) -> tuple[dict[str, list[str]], list[str]]:
-    """Image files of each class folder (recursively, sorted), and the ignored paths."""
+def scan_split(folder: Path, root: Path) -> tuple[dict[str, list[str]], list[str]]:
+    """Image files of each class folder of one split folder (recursively, sorted).
+
+    Args:
+        folder: the split folder (``root/train`` say).
+        root: the image folder, for messages.
+
+    Returns:
+        ``(class name → image files, ignored paths)``.
+    """
     classes, ignored = {}, []
     for entry in sorted(os.scandir(folder), key=lambda e: e.name):
         if not _visible(entry):

@@ -59,6 +59,27 @@ def call_learner(fn, args):
     return result, None
 
 
+def learner_floats(fn, args, what: str):
+    """Call the learner's function and read its answer as a float array of any shape.
+
+    Args:
+        fn: the learner's function.
+        args: positional arguments to call it with.
+        what: the answer expected, for the message (e.g. ``"one number"``).
+
+    Returns:
+        ``(array, None)``, or ``(None, Feedback)`` saying why the answer is
+        not numbers (see :func:`call_learner` for the other reasons).
+    """
+    result, failure = call_learner(fn, args)
+    if failure is not None:
+        return None, failure
+    try:
+        return np.asarray(result, dtype=np.float64), None
+    except (TypeError, ValueError):
+        return None, Feedback(False, f"Return {what}; your function returned a {type(result).__name__}.")
+
+
 def learner_number(fn, args, hint: str = ""):
     """Call the learner's function and read its answer as one float.
 
@@ -72,13 +93,9 @@ def learner_number(fn, args, hint: str = ""):
         ``(number, None)``, or ``(None, Feedback)`` saying why the answer is
         not one number (see :func:`call_learner` for the other reasons).
     """
-    result, failure = call_learner(fn, args)
+    array, failure = learner_floats(fn, args, "one number")
     if failure is not None:
         return None, failure
-    try:
-        array = np.asarray(result, dtype=np.float64)
-    except (TypeError, ValueError):
-        return None, Feedback(False, f"Return one number; your function returned a {type(result).__name__}.")
     if array.size != 1:
         message = f"Return one number; your function returned {array.size} numbers (shape {array.shape})."
         return None, Feedback(False, f"{message} {hint}".rstrip())
@@ -98,14 +115,9 @@ def learner_array(fn, args, shape: tuple):
         not such an array (see :func:`call_learner` for the other reasons).
     """
     shape = tuple(shape)
-    result, failure = call_learner(fn, args)
+    array, failure = learner_floats(fn, args, f"an array of shape {shape}")
     if failure is not None:
         return None, failure
-    try:
-        array = np.asarray(result, dtype=np.float64)
-    except (TypeError, ValueError):
-        return None, Feedback(False, f"Return an array of shape {shape}; your function returned "
-                              f"a {type(result).__name__}.")
     if array.shape != shape:
         hint = ""
         if array.size == int(np.prod(shape)):

@@ -17,7 +17,7 @@ import numpy as np
 
 from ..evaluation import bayes_threshold, binary_metrics, synthetic_predictions
 from ..theory.losses import logit
-from ._feedback import Feedback, call_learner
+from ._feedback import Feedback, call_learner, learner_floats
 
 _RTOL, _ATOL = 1e-6, 1e-9
 
@@ -152,13 +152,9 @@ def check_gradcam_map(fn, seed: int = 0) -> Feedback:
     rng = np.random.default_rng(seed)
     maps = np.maximum(rng.normal(size=(3, 4, 5, 6)), 0)  # ReLU activations, as in a CNN
     gradients = rng.normal(size=maps.shape)
-    result, failure = call_learner(fn, (maps.copy(), gradients.copy()))
+    result, failure = learner_floats(fn, (maps.copy(), gradients.copy()), "one array of maps")
     if failure is not None:
         return failure
-    try:
-        result = np.asarray(result, dtype=np.float64)
-    except (TypeError, ValueError):
-        return Feedback(False, f"Return one array of maps; your function returned a {type(result).__name__}.")
     expected = gradcam_map(maps, gradients)
     if result.shape == (3, 4, 5, 1) and np.allclose(result[..., 0], expected):
         return Feedback(False, "Right values, wrong shape (3, 4, 5, 1): sum over the channel axis so "

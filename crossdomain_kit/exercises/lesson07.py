@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from ._feedback import Feedback, call_learner, learner_number
+from ._feedback import Feedback, learner_floats, learner_number
 
 
 def _match(result, candidates, otherwise: str) -> Feedback:
@@ -118,13 +118,9 @@ def check_reversed_gradient(fn, seed: int = 0) -> Feedback:
     """
     upstream = np.random.default_rng(seed).normal(size=(4, 3))
     strength = 0.3
-    result, failure = call_learner(fn, (upstream.copy(), strength))
+    result, failure = learner_floats(fn, (upstream.copy(), strength), "an array")
     if failure is not None:
         return failure
-    try:
-        result = np.asarray(result, dtype=np.float64)
-    except (TypeError, ValueError):
-        return Feedback(False, f"Return an array; your function returned a {type(result).__name__}.")
     if result.shape != upstream.shape:
         return Feedback(False, f"Return an array of the gradient's shape {upstream.shape}; got {result.shape}.")
     right = -strength * upstream

@@ -34,16 +34,70 @@ from __future__ import annotations
 import sys
 import threading
 import time
+from dataclasses import dataclass
 
 import keras
 
 from .. import _checks
+from ._html import show_message
 
 RUN_MODES = ("auto", "background", "foreground")
 """``"background"``: the click returns and Stop works; ``"foreground"``: the click
 waits (Stop by interrupting the kernel); ``"auto"``: foreground in Colab only."""
 
 _PROGRESS_INTERVAL_S = 0.25  # at most four progress messages a second reach the browser
+
+
+@dataclass(kw_only=True)
+class JobStatus:
+    """What a panel with a long job shows about it; the panels' state objects extend it.
+
+    Attributes:
+        status: ``"idle"``, or what the job is doing (``"training"``, ``"stopping"``, ...).
+        progress: the progress line.
+        message: the latest message under the progress line.
+        error: the exception of the latest job that failed, or None.
+        n_redraws: how many times the panel's figure was drawn.
+    """
+
+    status: str = "idle"
+    progress: str = ""
+    message: str = ""
+    error: Exception | None = None
+    n_redraws: int = 0
+
+
+class StatusLines:
+    """A panel's progress and message lines, written together with its :class:`JobStatus`.
+
+    Args:
+        state: the panel's state (a :class:`JobStatus`).
+        progress: the ``HTML`` widget of the progress line.
+        message: the ``HTML`` widget of the message line.
+    """
+
+    def __init__(self, state: JobStatus, progress, message):
+        self.state, self.progress, self.message = state, progress, message
+
+    def say(self, text: str, kind: str = "info") -> None:
+        """Show a message (``kind``: info, ok, warning or error)."""
+        self.state.message = text
+        show_message(self.message, text, kind)
+
+    def set_progress(self, text: str) -> None:
+        """Replace the progress line."""
+        self.state.progress = text
+        self.progress.value = text
+
+    def stop_handler(self, runner, stopping: str, nothing_to_stop: str):
+        """A Stop button's click handler: ask ``runner`` to stop and say so, or say nothing runs."""
+        def on_stop(_button):
+            if runner.stop():
+                self.state.status = "stopping"
+                self.say(stopping, "info")
+            else:
+                self.say(nothing_to_stop, "warning")
+        return on_stop
 
 
 def resolve_run_mode(run_mode: str) -> str:

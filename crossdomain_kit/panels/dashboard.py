@@ -42,8 +42,8 @@ from ..models.predict import backbone_of
 from ..models.classifier import build_classifier
 from ..training import TrainingResult
 from ..workflows.finetune import FineTunePlan, run_fine_tune
-from ._html import show_message, table_html
-from ._jobs import JobCallback, JobRunner
+from ._html import table_html
+from ._jobs import JobCallback, JobRunner, JobStatus, StatusLines
 from ._output import show_figure
 from .freezing import FreezingPanelState
 from .hyperparameters import HyperparameterPanelState, Hyperparameters
@@ -95,7 +95,7 @@ class RunRecord:
 
 
 @dataclass
-class TrainingDashboardState:
+class TrainingDashboardState(JobStatus):
     """What the dashboard did and is doing.
 
     Attributes:
@@ -116,11 +116,6 @@ class TrainingDashboardState:
     initial_weights: list = field(repr=False)
     runs: list[RunRecord] = field(default_factory=list)
     live: dict[str, list[float]] = field(default_factory=dict)
-    status: str = "idle"
-    progress: str = ""
-    message: str = ""
-    error: Exception | None = None
-    n_redraws: int = 0
 
     def results_table(self) -> Table:
         """Every run as a :class:`~crossdomain_kit.evaluation.Table` (:data:`RESULT_COLUMNS`)."""
@@ -210,13 +205,8 @@ def training_dashboard(domain, freezing, hyperparameters, *, seed: int = 0,
     message.add_class("cdk-message")
     results.add_class("cdk-results")
 
-    def say(text: str, kind: str = "info"):
-        state.message = text
-        show_message(message, text, kind)
-
-    def set_progress(text: str):
-        state.progress = text
-        progress.value = text
+    lines = StatusLines(state, progress, message)
+    say, set_progress = lines.say, lines.set_progress
 
     def redraw(number: int):
         show_figure(output, _curves_figure(state.live, f"run {number}"), state.progress)
@@ -317,13 +307,6 @@ def training_dashboard(domain, freezing, hyperparameters, *, seed: int = 0,
             "next batch and keeps the best weights.", "info")
         runner.start(lambda: train(model, hp, number), finish)
 
-    def on_stop(_button):
-        if runner.stop():
-            state.status = "stopping"
-            say("Stopping at the end of this batch; the best weights so far are kept.", "info")
-        else:
-            say("Nothing to stop: no training is running.", "warning")
-
     def on_reset(_button):
         if runner.running:
             say("Training is running: reset the weights when it has ended.", "warning")
@@ -332,7 +315,9 @@ def training_dashboard(domain, freezing, hyperparameters, *, seed: int = 0,
         say("The model's weights are back to those the dashboard started with.", "ok")
 
     controls["train"].on_click(on_train)
-    controls["stop"].on_click(on_stop)
+    controls["stop"].on_click(lines.stop_handler(
+        runner, "Stopping at the end of this batch; the best weights so far are kept.",
+        "Nothing to stop: no training is running."))
     controls["reset"].on_click(on_reset)
     say("Press Train: the loss and AUC curves appear after each epoch.", "info")
 

@@ -34,8 +34,8 @@ from ..plots import plot_image_grid
 from ..data.synthetic import (CLASS_NAMES, SOURCE, TARGET, ScannerSettings, interpolate_scanner,
                          make_synthetic_split, make_synthetic_task)
 from ..workflows.finetune import FineTunePlan, run_fine_tune
-from ._html import show_message, table_html
-from ._jobs import JobCallback, JobRunner
+from ._html import table_html
+from ._jobs import JobCallback, JobRunner, JobStatus, StatusLines
 from ._output import show_figure
 
 KNOB_RANGES = {"contrast": (0.1, 2.0, 0.05), "brightness": (-0.5, 0.5, 0.05), "noise_std": (0.0, 0.3, 0.01),
@@ -84,7 +84,7 @@ class Comparison:
 
 
 @dataclass
-class ShiftExplorerState:
+class ShiftExplorerState(JobStatus):
     """What the explorer shows and has measured.
 
     Attributes:
@@ -105,11 +105,6 @@ class ShiftExplorerState:
     scanner: ScannerSettings
     sizes: dict
     comparisons: list[Comparison] = field(default_factory=list)
-    status: str = "idle"
-    progress: str = ""
-    message: str = ""
-    error: Exception | None = None
-    n_redraws: int = 0
 
     def comparison_table(self) -> Table:
         """Every comparison as a :class:`~crossdomain_kit.evaluation.Table` (:data:`COMPARISON_COLUMNS`)."""
@@ -225,13 +220,8 @@ def shift_explorer(*, shift: float = 0.5, target: ScannerSettings = TARGET, imag
     for name in ("shift", *KNOB_RANGES):
         controls[name].observe(on_knob, names="value")
 
-    def say(text: str, kind: str = "info"):
-        state.message = text
-        show_message(message, text, kind)
-
-    def set_progress(text: str):
-        state.progress = text
-        progress.value = text
+    lines = StatusLines(state, progress, message)
+    say, set_progress = lines.say, lines.set_progress
 
     def compare(shift_now: float, target_now: ScannerSettings, number: int) -> Comparison | None:
         scanner_now = interpolate_scanner(SOURCE, target_now, shift_now)
@@ -295,15 +285,9 @@ def shift_explorer(*, shift: float = 0.5, target: ScannerSettings = TARGET, imag
             "fine-tuning on the target.", "info")
         runner.start(lambda: compare(state.shift, state.target, number), finish)
 
-    def on_stop(_button):
-        if runner.stop():
-            state.status = "stopping"
-            say("Stopping at the end of this batch.", "info")
-        else:
-            say("Nothing to stop: no comparison is running.", "warning")
-
     controls["compare"].on_click(on_compare)
-    controls["stop"].on_click(on_stop)
+    controls["stop"].on_click(lines.stop_handler(runner, "Stopping at the end of this batch.",
+                                                       "Nothing to stop: no comparison is running."))
 
     knobs = widgets.VBox([widgets.Label("Target scanner at shift 1:")] + [controls[n] for n in KNOB_RANGES])
     panel = widgets.VBox([controls["shift"], samples, knobs,
