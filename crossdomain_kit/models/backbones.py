@@ -80,6 +80,10 @@ class WeightsSpec:
     the set called ``name``; for ``"imagenet"`` the Keras application loads
     the file itself, from Keras's cache or downloaded from ``base_url``.
 
+    Kit-trained weights ship inside the package (``packaged=True``): the file
+    lies in ``crossdomain_kit/models/pretrained/`` beside its model card, and
+    loading checks its SHA-256 (``file_hash``) first.
+
     Attributes:
         name: what ``weights=`` says, e.g. ``"imagenet"``.
         title: how messages name the set, e.g. ``"ImageNet"``.
@@ -94,15 +98,17 @@ class WeightsSpec:
             shape gets the file of the last one. Empty when one file fits all sizes.
         alphas: the width multipliers the weights exist for; empty for a
             backbone without one.
+        packaged: True for weights shipped with the kit (no download).
     """
 
     name: str
     title: str
     file: str
-    base_url: str
+    base_url: str = ""
     file_hash: str | None = None
     sizes: tuple[int, ...] = ()
     alphas: tuple[float, ...] = ()
+    packaged: bool = False
 
     def file_name(self, input_shape, alpha: float = 1.0) -> str:
         """The file's name for a (height, width, channels) input and a width multiplier."""
@@ -131,6 +137,7 @@ class Backbone:
             refuse anything below 32 px; the small CNN halves the size three times).
         channels: number of input channels it expects.
         takes_alpha: whether the constructor takes a width multiplier ``alpha``.
+        filters: for a CNN the kit builds itself, the filters of its conv blocks.
         weights: the named pretrained weights it can start from (:class:`WeightsSpec`).
         blocks: examples of its block names for ``freeze(..., "from_layer", from_layer=...)``;
             each is a block of its layers by :func:`in_block`.
@@ -143,6 +150,7 @@ class Backbone:
     channels: int
     min_size: int
     takes_alpha: bool = False
+    filters: tuple[int, ...] = ()
     weights: tuple[WeightsSpec, ...] = ()
     blocks: tuple[str, ...] = ()
 
@@ -198,7 +206,11 @@ BACKBONES: dict[str, Backbone] = {
                  weights=(_imagenet("efficientnetb0_notop.h5", "https://storage.googleapis.com/keras-applications/",
                                     file_hash="50bc09e76180e00e4465e1a485ddc09d"),),
                  blocks=("block6", "block6a")),
-        Backbone("small_cnn", None, f"{__name__}.scale_to_unit", 64, 1, 8, blocks=("block3", "block4")),
+        # The kit's CPU backbones: conv-BN-ReLU blocks, max-pooling after all but the last.
+        Backbone("small_cnn", None, f"{__name__}.scale_to_unit", 64, 1, 8, filters=(32, 64, 128, 128),
+                 blocks=("block3", "block4")),
+        Backbone("small_cnn_wide", None, f"{__name__}.scale_to_unit", 64, 1, 8, filters=(64, 128, 256, 256),
+                 blocks=("block3", "block4")),
     )
 }
 

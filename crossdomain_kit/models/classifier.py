@@ -40,11 +40,10 @@ import keras
 
 from .. import _checks
 from .backbones import BACKBONES, get_backbone
-from .weights import _brief, _no_imagenet_weights, keras_application
+from .weights import _brief, _no_imagenet_weights, keras_application, packaged_weights_file
 
 BACKBONE_NAME = "backbone"
 
-_SMALL_CNN_FILTERS = (32, 64, 128, 128)
 _CHECKPOINT_SUFFIXES = (".keras", ".weights.h5")
 
 
@@ -54,23 +53,24 @@ def _seeded(seed, offset):
     return None if seed is None else seed + offset
 
 
-def _small_cnn(input_shape, seed) -> keras.Model:
-    """Four conv-BN-ReLU blocks (32-64-128-128 filters), max-pooling after the first three.
+def _small_cnn(input_shape, filters, seed) -> keras.Model:
+    """Conv-BN-ReLU blocks with the registry's filters, max-pooling after all but the last.
 
-    About 240k parameters; trains in seconds per epoch at 28-64 px on a CPU.
+    ``small_cnn`` (32-64-128-128 filters) has about 240k parameters and trains
+    in seconds per epoch at 28-64 px on a CPU; ``small_cnn_wide`` doubles the filters.
     Layers are named ``block{i}_conv/_bn/_relu/_pool`` so that
     ``freeze(model, "from_layer", from_layer="block3")`` reads naturally.
     """
     inputs = keras.Input(input_shape)
     x = inputs
-    for i, filters in enumerate(_SMALL_CNN_FILTERS, start=1):
-        x = keras.layers.Conv2D(filters, 3, padding="same", use_bias=False, name=f"block{i}_conv",
+    for i, width in enumerate(filters, start=1):
+        x = keras.layers.Conv2D(width, 3, padding="same", use_bias=False, name=f"block{i}_conv",
                                 kernel_initializer=keras.initializers.HeNormal(_seeded(seed, i)))(x)
         # momentum 0.9, not Keras's 0.99: in short runs from scratch the moving
         # statistics must catch up within a few hundred steps, or validation AUC sticks at 0.5.
         x = keras.layers.BatchNormalization(momentum=0.9, name=f"block{i}_bn")(x)
         x = keras.layers.ReLU(name=f"block{i}_relu")(x)
-        if i < len(_SMALL_CNN_FILTERS):
+        if i < len(filters):
             x = keras.layers.MaxPooling2D(2, name=f"block{i}_pool")(x)
     return keras.Model(inputs, x, name=BACKBONE_NAME)
 
@@ -109,19 +109,23 @@ def _checked_input_shape(spec, input_shape, weights) -> tuple[int, int, int]:
 
 
 def _checked_weights(spec, weights):
+    """None, ``"imagenet"`` (Keras loads it) or the Path of a checkpoint to load (kit weights by name too)."""
     if weights is None:
         return None
+    named = spec.weights_spec(weights) if isinstance(weights, str) else None
+    if named is not None:
+        return packaged_weights_file(spec.name, weights) if named.packaged else weights
     if weights == "imagenet":
-        if spec.weights_spec(weights) is None:
-            raise _no_imagenet_weights(spec.name, "weights", weights)
-        return weights
+        raise _no_imagenet_weights(spec.name, "weights", weights)
     if not isinstance(weights, (str, os.PathLike)):
         raise _checks.fail("`weights` must be None, 'imagenet' or a path to a .keras or "
                            ".weights.h5 file.", "weights", weights)
     path = Path(weights).expanduser()
     if not path.name.endswith(_CHECKPOINT_SUFFIXES):
+        names = ", ".join(repr(w.name) for w in spec.weights)
         raise _checks.fail("A weights path must end in .keras (a saved model) or .weights.h5 "
-                           "(saved weights).", "weights", _shown(weights))
+                           f"(saved weights){f'; named weights of {spec.name}: {names}' if names else ''}.",
+                           "weights", _shown(weights))
     if not path.is_file():
         raise _checks.fail(f"The weights file does not exist: {path}.", "weights", _shown(weights))
     return path
@@ -150,7 +154,9 @@ def build_classifier(backbone: str = "small_cnn", input_shape=None, weights=None
         input_shape: (height, width, channels); defaults to the backbone's
             default size (3 channels for ImageNet weights).
         weights: ``None`` (random start), ``"imagenet"`` (from Keras's cache
-            ``~/.keras/models``, downloaded once when online), or a path to a
+            ``~/.keras/models``, downloaded once when online), the name of
+            weights the kit ships for this backbone (see its registry entry;
+            the file's SHA-256 is checked), or a path to a
             ``.keras`` model or ``.weights.h5`` file the kit saved: a whole
             classifier (backbone and head are loaded, e.g. one pretrained on a
             source domain) or a backbone alone (the head starts fresh).
@@ -187,7 +193,7 @@ def build_classifier(backbone: str = "small_cnn", input_shape=None, weights=None
         raise _checks.fail("`name` must be a non-empty string or None.", "name", name)
 
     if spec.application is None:
-        base = _small_cnn(input_shape, seed)
+        base = _small_cnn(input_shape, spec.filters, seed)
     else:
         app = keras_application(spec.name, input_shape, weights, alpha=alpha)
         # Re-wrapped rather than renamed: EfficientNet derives its weight file name from `name`.

@@ -16,6 +16,7 @@ Introduced in ``notebooks/04_freezing_hyperparameters_lab.ipynb``.
 
 from __future__ import annotations
 
+import hashlib
 import os
 import tempfile
 import urllib.request
@@ -29,6 +30,50 @@ from .. import _checks
 from .backbones import get_backbone
 
 _DOWNLOAD_PROBE_TIMEOUT_S = 5.0
+PRETRAINED_DIR = Path(__file__).resolve().parent / "pretrained"
+"""Where the kit's own pretrained weights and their model cards ship, inside the package."""
+
+
+def sha256_of(path) -> str:
+    """The SHA-256 hex digest of a file, read in 1 MiB chunks."""
+    digest = hashlib.sha256()
+    with open(path, "rb") as file:
+        for chunk in iter(lambda: file.read(1 << 20), b""):
+            digest.update(chunk)
+    return digest.hexdigest()
+
+
+def packaged_weights_file(backbone: str, name: str) -> Path:
+    """The file of kit-trained weights shipped with the package, its SHA-256 checked.
+
+    ``build_classifier(backbone, weights=name)`` calls this for weights whose
+    registry entry says ``packaged=True``, as it lets Keras load ``"imagenet"``.
+
+    Args:
+        backbone: a registered backbone name.
+        name: the weights' name in its registry entry.
+
+    Returns:
+        The path of the verified ``.weights.h5`` file (the backbone alone).
+
+    Raises:
+        ValueError: for weights the backbone has not, or a file whose SHA-256
+            differs from the registry's (a damaged installation).
+        FileNotFoundError: when the file is missing from the installation.
+    """
+    spec = get_backbone(backbone).weights_spec(name)
+    if spec is None or not spec.packaged:
+        raise _checks.fail(f"Backbone {backbone!r} has no weights shipped with the kit under that name.",
+                           "weights", name)
+    path = PRETRAINED_DIR / spec.file
+    if not path.is_file():
+        raise FileNotFoundError(f"The kit's {spec.title} weights for {backbone} are missing from this "
+                                f"installation ({path}); reinstall crossdomain-kit, which ships them.")
+    digest = sha256_of(path)
+    if digest != spec.file_hash:
+        raise _checks.fail(f"The kit's weights file {path} is damaged (SHA-256 {digest}, expected "
+                           f"{spec.file_hash}); reinstall crossdomain-kit.", "weights", name)
+    return path
 
 
 @dataclass(frozen=True)

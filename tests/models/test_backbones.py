@@ -16,7 +16,7 @@ def test_importing_the_registry_does_not_import_tensorflow():
 
 
 def test_registry_names_and_lookup():
-    assert backbone_names() == ("resnet50", "mobilenetv2", "efficientnetb0", "small_cnn")
+    assert backbone_names() == ("resnet50", "mobilenetv2", "efficientnetb0", "small_cnn", "small_cnn_wide")
     assert get_backbone("ResNet50") is BACKBONES["resnet50"]
     spec = get_backbone("small_cnn")
     assert (spec.default_size, spec.channels, spec.application) == (64, 1, None)

@@ -98,3 +98,53 @@ def test_a_corrupt_cached_file_says_to_delete_it(keras_home):
     location.path.write_bytes(b"not an hdf5 file")
     with pytest.raises(ValueError, match=r"could not be loaded.*delete the file.*Received: weights="):
         build_classifier("mobilenetv2", (32, 32, 3), "imagenet", alpha=0.35)
+
+
+# --- Weights the kit ships, loaded by name -------------------------------------------------------------
+
+@pytest.fixture
+def shipped(tmp_path, monkeypatch):
+    """A 'testset' entry of packaged weights for small_cnn, its file in a private pretrained folder."""
+    from dataclasses import replace
+
+    from crossdomain_kit.models import backbones
+
+    source = build_classifier("small_cnn", (16, 16, 1), seed=3)
+    path = tmp_path / "small_cnn_testset.weights.h5"
+    base_of(source).save_weights(path)
+    entry = backbones.WeightsSpec("testset", "a test set", path.name, file_hash=weights.sha256_of(path),
+                                  packaged=True)
+    spec = backbones.BACKBONES["small_cnn"]
+    monkeypatch.setitem(backbones.BACKBONES, "small_cnn", replace(spec, weights=spec.weights + (entry,)))
+    monkeypatch.setattr(weights, "PRETRAINED_DIR", tmp_path)
+    return source, path
+
+
+def test_shipped_weights_load_by_name_into_the_backbone_and_a_fresh_head(shipped):
+    source, _ = shipped
+    model = build_classifier("small_cnn", (28, 28, 1), "testset", seed=0)  # any size: fully convolutional
+    assert all(np.array_equal(a, b) for a, b in zip(base_of(model).get_weights(), base_of(source).get_weights()))
+    fresh = build_classifier("small_cnn", (28, 28, 1), seed=0)
+    assert np.array_equal(model.get_layer("logit").get_weights()[0], fresh.get_layer("logit").get_weights()[0])
+
+
+def test_a_damaged_or_missing_shipped_file_is_refused(shipped):
+    _, path = shipped
+    path.write_bytes(path.read_bytes()[:-1] + b"x")
+    with pytest.raises(ValueError, match="is damaged .*reinstall crossdomain-kit.*Received: weights='testset'"):
+        build_classifier("small_cnn", (28, 28, 1), "testset")
+    path.unlink()
+    with pytest.raises(FileNotFoundError, match="missing from this installation"):
+        build_classifier("small_cnn", (28, 28, 1), "testset")
+
+
+def test_a_name_a_backbone_has_no_weights_for_is_refused_naming_what_it_has():
+    with pytest.raises(ValueError, match=r"named weights of resnet50: 'imagenet'.*Received: weights='testset'"):
+        build_classifier("resnet50", (32, 32, 3), "testset")
+
+
+def test_the_wide_small_cnn_doubles_the_filters():
+    narrow, wide = (build_classifier(name, (16, 16, 1), seed=0) for name in ("small_cnn", "small_cnn_wide"))
+    assert [base_of(m).get_layer(f"block{i}_conv").filters for m in (narrow, wide) for i in (1, 4)] == \
+        [32, 128, 64, 256]
+    assert wide.name == "small_cnn_wide_classifier"
