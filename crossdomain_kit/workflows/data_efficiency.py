@@ -228,7 +228,8 @@ def transfer_vs_scratch(pretrained, target_domain: Domain, label_counts, seeds=(
 
     Introduced in ``notebooks/03_transfer_shifted_domains.ipynb``.
     """
-    from .recipes import scratch_baseline, transfer  # imports TensorFlow
+    from ..models.predict import backbone_of  # imports TensorFlow
+    from .recipes import scratch_baseline, transfer
 
     if not isinstance(target_domain, Domain) or target_domain.val is None or target_domain.test is None:
         raise _checks.fail("`target_domain` must be a Domain with train, val and test splits.",
@@ -244,6 +245,7 @@ def transfer_vs_scratch(pretrained, target_domain: Domain, label_counts, seeds=(
                             test)
             tuned = transfer(pretrained, subset, seed=seed, **budget)
             auc["transfer"][i, j] = tuned.evaluate(test).auc
-            size = int(tuned.model.input_shape[1])
-            auc["scratch"][i, j] = scratch_baseline(subset, seed=seed, image_size=size, **budget).evaluate(test).auc
+            size, backbone = int(tuned.model.input_shape[1]), backbone_of(tuned.model)
+            auc["scratch"][i, j] = scratch_baseline(subset, seed=seed, image_size=size, backbone=backbone,
+                                                    **budget).evaluate(test).auc
     return DataEfficiency(counts, seeds, auc["transfer"], auc["scratch"], time.perf_counter() - start)

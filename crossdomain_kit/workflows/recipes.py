@@ -37,6 +37,7 @@ import keras
 from .. import _checks, config
 from ..data.domains import Domain
 from ..models.classifier import base_of, build_classifier
+from ..models.predict import backbone_of
 from .finetune import FineTunePlan, FineTuneResult, run_fine_tune
 
 BACKBONE = "small_cnn"
@@ -138,7 +139,7 @@ def pretrain(source_domain: Domain, *, seed: int = 0, epochs: int | None = None,
 
 def _fresh_head_copy(model, seed: int) -> keras.Model:
     """A new classifier with ``model``'s backbone weights and a fresh head (``model`` stays as it is)."""
-    copy = build_classifier(BACKBONE, model.input_shape[1:], seed=seed)
+    copy = build_classifier(backbone_of(model) or BACKBONE, model.input_shape[1:], seed=seed)
     base_of(copy).set_weights(base_of(model).get_weights())
     return copy
 
@@ -206,7 +207,7 @@ def transfer(pretrained, target_domain: Domain, *, seed: int = 0, head_epochs: i
 
 def scratch_baseline(target_domain: Domain, *, seed: int = 0, head_epochs: int | None = None,
                      finetune_epochs: int | None = None, batch_size: int = 32, image_size: int | None = None,
-                     callbacks=(), verbose=0) -> FineTuneResult:
+                     backbone: str = BACKBONE, callbacks=(), verbose=0) -> FineTuneResult:
     """The baseline for :func:`transfer`: the same network from a random start, same budget.
 
     It trains every layer of a fresh small CNN on the target for
@@ -221,6 +222,7 @@ def scratch_baseline(target_domain: Domain, *, seed: int = 0, head_epochs: int |
             (the defaults match).
         batch_size: images per batch.
         image_size: the pretrained model's input size (default: the target's own).
+        backbone: the pretrained model's kit CNN (``"small_cnn"`` or ``"small_cnn_wide"``).
         callbacks, verbose: as in :func:`train_small_cnn`.
 
     Returns:
@@ -235,7 +237,7 @@ def scratch_baseline(target_domain: Domain, *, seed: int = 0, head_epochs: int |
     seed = _checks.seed(seed)
     epochs = sum(_target_budget(head_epochs, finetune_epochs))
     size = _image_size(domain) if image_size is None else _checks.positive_int(image_size, "image_size")
-    model = build_classifier(BACKBONE, (size, size, 1), seed=seed)
+    model = build_classifier(backbone, (size, size, 1), seed=seed)
     plan = FineTunePlan(epochs=epochs, learning_rate=TARGET_LEARNING_RATE, batch_size=batch_size, patience=epochs,
                         predict_batch_size=_PREDICT_BATCH)
     return _run(model, domain, plan, "scratch_baseline", seed, callbacks, verbose)
