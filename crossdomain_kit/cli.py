@@ -1,4 +1,4 @@
-"""The ``crossdomain-kit`` command line: demo, finetune, evaluate, predict, fetch.
+"""The ``crossdomain-kit`` command line: demo, finetune, evaluate, predict, fetch, pretrain.
 
 The same engine as the notebooks, for an instructor preparing a class, a
 student on a remote machine or a script in a course pipeline::
@@ -8,6 +8,7 @@ student on a remote machine or a script in a course pipeline::
     crossdomain-kit evaluate runs/xray/model.keras --data chest_xray --out runs/xray-eval
     crossdomain-kit predict runs/xray/model.keras scans/*.jpeg
     crossdomain-kit fetch pneumoniamnist --size 64
+    crossdomain-kit pretrain --out runs/tinyimagenet
 
 Every command has ``--help`` with an example. Exit codes: 0 on success, 2 for
 a usage error (an unknown option, a value out of range, options that exclude
@@ -31,6 +32,7 @@ import argparse
 import contextlib
 import math
 import os
+import shlex
 import sys
 import textwrap
 import warnings
@@ -63,13 +65,10 @@ class _Parser(argparse.ArgumentParser):
 def _number(convert, accept, requirement: str):
     """An argparse type: ``convert`` the text, keep it when ``accept`` says so, else say ``requirement``."""
     def parse(text: str):
-        try:
-            value = convert(text)
-        except ValueError:
-            value = None
-        if value is None or not accept(value):
-            raise argparse.ArgumentTypeError(f"must be {requirement}, got {text!r}")
-        return value
+        with contextlib.suppress(ValueError):
+            if accept(value := convert(text)):
+                return value
+        raise argparse.ArgumentTypeError(f"must be {requirement}, got {text!r}")
     return parse
 
 
@@ -96,8 +95,7 @@ def _weights(text: str):
     if text.lower() in ("imagenet", "none"):
         return text.lower()
     if not text.endswith((".keras", ".weights.h5")):
-        raise argparse.ArgumentTypeError(
-            f"must be imagenet, none or a .keras/.weights.h5 file, got {text!r}")
+        raise argparse.ArgumentTypeError(f"must be imagenet, none or a .keras/.weights.h5 file, got {text!r}")
     return text
 
 
@@ -107,16 +105,14 @@ def _command(subparsers, name: str, summary: str, example: str, description: str
     debug = argparse.ArgumentParser(add_help=False)
     debug.add_argument("--debug", action="store_true", default=argparse.SUPPRESS,
                        help="show the full traceback of an error")
-    return subparsers.add_parser(
-        name, help=summary, description=f"{summary}\n\n{textwrap.fill(description, 78)}".strip(),
-        epilog=f"example:\n  {example}", formatter_class=argparse.RawDescriptionHelpFormatter,
-        parents=[debug])
+    return subparsers.add_parser(name, help=summary, parents=[debug], epilog=f"example:\n  {example}",
+                                 description=f"{summary}\n\n{textwrap.fill(description, 78)}".strip(),
+                                 formatter_class=argparse.RawDescriptionHelpFormatter)
 
 
 def _add_data_options(parser: _Parser) -> None:
-    parser.add_argument("--positive-class", metavar="NAME",
-                        help="image folders: the class folder labelled 1 (default: the second in "
-                             "sorted order)")
+    parser.add_argument("--positive-class", metavar="NAME", help="image folders: the class folder labelled 1 "
+                        "(default: the second in sorted order)")
     parser.add_argument("--val-fraction", type=_open_fraction, default=0.15, metavar="F",
                         help="share of train/ carved out (whole patients) for validation when there is "
                              "no val/ folder or val split (default: 0.15)")
@@ -133,6 +129,7 @@ def build_parser() -> argparse.ArgumentParser:
     """The ``crossdomain-kit`` argument parser (no heavy imports)."""
     from .models.backbones import backbone_names
     from .data.medmnist import medmnist_info, medmnist_names
+    from .workflows.pretraining import PretrainingPlan, pretrainable_backbones
 
     parser = _Parser(
         prog=PROG, formatter_class=argparse.RawDescriptionHelpFormatter,
@@ -142,8 +139,7 @@ def build_parser() -> argparse.ArgumentParser:
                f"Datasets are looked up in ${config.DATA_DIR_ENV} (now {config.data_dir()}).\n"
                f"Set {config.FAST_ENV}=1 for the fast profile (tiny runs, for tests).")
     parser.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
-    parser.add_argument("--debug", action="store_true", default=False,
-                        help="show the full traceback of an error")
+    parser.add_argument("--debug", action="store_true", default=False, help="show the full traceback of an error")
     subparsers = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser)
 
     demo = _command(
@@ -155,8 +151,7 @@ def build_parser() -> argparse.ArgumentParser:
         "Offline; a few minutes on a 2-core CPU.")
     demo.add_argument("--out", default=DEMO_OUT, metavar="DIR",
                       help=f"report folder (default: {DEMO_OUT}; an earlier report there is replaced)")
-    demo.add_argument("--data-dir", metavar="DIR", help=f"where to look for the MedMNIST files "
-                      f"(default: ${config.DATA_DIR_ENV} or ~/.crossdomain_kit/datasets)")
+    demo.add_argument("--data-dir", metavar="DIR", help=f"where the MedMNIST files are (default: {config.data_dir()})")
     demo.add_argument("--synthetic", action="store_true", help="use the synthetic domains even when "
                       "the MedMNIST files are present")
     demo.add_argument("--seed", type=_non_negative_int, default=0, metavar="N", help="seed (default: 0)")
@@ -165,15 +160,13 @@ def build_parser() -> argparse.ArgumentParser:
     finetune = _command(
         subparsers, "finetune", "fine-tune a classifier on your images and write a report",
         "crossdomain-kit finetune --data chest_xray --out runs/xray",
-        "PATH is an image folder (train/ [val/] [test/], one folder per class inside each) or a "
-        ".npz in MedMNIST layout (train_images, train_labels, val_*, test_*). Missing validation "
-        "and test splits are carved out of train, keeping each patient's images together "
-        "(patients are read from Kaggle chest X-ray file names; any other image is its own "
-        "patient). Every option except --data and --out "
-        "has a default chosen from the data and the machine: a small CNN at the images' size (up "
-        "to 64 px) on a CPU, MobileNetV2 with ImageNet weights at 224 px on a GPU for images of "
-        "64 px or more; epochs from the number of training images. With --source, the model "
-        "trained on the source domain is fine-tuned and evaluated before and after.")
+        "PATH is an image folder (train/ [val/] [test/], one folder per class inside each) or a .npz in MedMNIST "
+        "layout (train_images, train_labels, val_*, test_*). Missing validation and test splits are carved out of "
+        "train, keeping each patient's images together (patients are read from Kaggle chest X-ray file names; any "
+        "other image is its own patient). Every option except --data and --out has a default chosen from the data "
+        "and the machine: a small CNN at the images' size (up to 64 px) on a CPU, MobileNetV2 with ImageNet weights "
+        "at 224 px on a GPU for images of 64 px or more; epochs from the number of training images. With --source, "
+        "the model trained on the source domain is fine-tuned and evaluated before and after.")
     finetune.add_argument("--data", required=True, metavar="PATH", help="image folder or .npz file")
     finetune.add_argument("--out", required=True, metavar="DIR", help="report folder (metrics.json, "
                           "report.md, plots, model.keras)")
@@ -217,28 +210,39 @@ def build_parser() -> argparse.ArgumentParser:
         "The threshold and class names come from --threshold, else from the metrics.json beside "
         "MODEL (finetune writes one), else 0.5 and labels 0/1.")
     predict.add_argument("model", metavar="MODEL", help="a .keras classifier saved by the kit")
-    predict.add_argument("images", nargs="+", metavar="IMAGE", help="image files or folders (searched "
-                         "recursively)")
+    predict.add_argument("images", nargs="+", metavar="IMAGE", help="image files or folders (searched recursively)")
     predict.add_argument("--threshold", type=_probability, metavar="X",
                          help="probability at or above which an image is labelled positive")
     predict.add_argument("--batch-size", type=_positive_int, default=32, metavar="N",
                          help="images per batch (default: 32)")
     predict.set_defaults(run=_predict)
 
-    names = medmnist_names()
-    fetch = _command(
-        subparsers, "fetch", "download and verify a registry dataset into the data directory",
-        f"crossdomain-kit fetch {names[0]} --size 64",
-        "Known datasets: " + "; ".join(f"{n} ({medmnist_info(n)['title']}, "
-                                        f"{medmnist_info(n)['licence']})" for n in names)
-        + ". The md5 of a download is checked before the file appears; the contents are validated.")
-    fetch.add_argument("name", choices=names, metavar="NAME", help=f"one of: {', '.join(names)}")
-    fetch.add_argument("--size", type=int, choices=(28, 64, 128, 224), default=28,
-                       help="image side in pixels (default: 28)")
-    fetch.add_argument("--data-dir", metavar="DIR", help=f"destination (default: "
-                       f"${config.DATA_DIR_ENV} or ~/.crossdomain_kit/datasets)")
+    about = {n: f"{n} ({medmnist_info(n)['title']}, {medmnist_info(n)['licence']})" for n in medmnist_names()}
+    about["tinyimagenet"] = "tinyimagenet (Tiny ImageNet, 32 px grey; non-commercial research/education only)"
+    fetch = _command(subparsers, "fetch", "download and verify a registry dataset into the data directory",
+                     "crossdomain-kit fetch breastmnist --size 64", "Datasets: " + "; ".join(about.values())
+                     + ". A download's md5 is checked before the file appears; the contents are validated.")
+    fetch.add_argument("name", choices=list(about), metavar="NAME", help=f"one of: {', '.join(about)}")
+    fetch.add_argument("--size", type=int, choices=(28, 64, 128, 224), help="MedMNIST image px (default: 28)")
+    fetch.add_argument("--data-dir", metavar="DIR", help=f"destination (default: {config.data_dir()})")
     fetch.set_defaults(run=_fetch)
 
+    plan = PretrainingPlan()  # the defaults shown
+    pretrain = _command(
+        subparsers, "pretrain", "pretrain a CPU backbone on Tiny ImageNet (grey, 32 px) to transfer from",
+        "crossdomain-kit pretrain --out runs/tinyimagenet", "Trains the backbone with a multi-class head (SGD, warm-up "
+        "then cosine decay, flips and shifts), prints validation top-1/top-5 and writes DIR/<backbone>_tinyimagenet"
+        ".weights.h5 (finetune --weights PATH starts from it), model_card.md and metrics.json. Every epoch is saved in "
+        "DIR/checkpoint: run the same command again to resume. Non-commercial research and education only (ImageNet).")
+    pretrain.add_argument("--out", required=True, metavar="DIR", help="output folder")
+    pretrain.add_argument("--backbone", choices=pretrainable_backbones(), default=plan.backbone)
+    for flag, key, kind in (("--epochs", "epochs", _positive_int), ("--batch-size", "batch_size", _positive_int),
+                            ("--lr", "learning_rate", _positive_float)):
+        pretrain.add_argument(flag, type=kind, default=getattr(plan, key), dest=key,
+                              help=f"(default: {getattr(plan, key):g})")
+    pretrain.add_argument("--seed", type=_non_negative_int, default=0, metavar="N", help="seed (default: 0)")
+    pretrain.add_argument("--data-dir", metavar="DIR", help=f"where Tiny ImageNet is (default: {config.data_dir()})")
+    pretrain.set_defaults(run=_pretrain)
     return parser
 
 
@@ -254,24 +258,19 @@ def _one_line_warnings():
     with warnings.catch_warnings():
         def show(message, category, filename, lineno, file=None, line=None):
             print(f"{PROG}: warning: {_one_line(message)}", file=sys.stderr)
-
         warnings.showwarning = show
         yield
 
 
 def main(argv=None) -> int:
-    """Run the command line; return the exit code (0 success, 1 data/model error, 2 usage error).
-
-    Args:
-        argv: the arguments after the program name; default ``sys.argv[1:]``.
-    """
+    """Run the command line on ``argv`` (default ``sys.argv[1:]``); return the exit code (0, 1, 2 or 130)."""
     parser = build_parser()
     try:
         args = parser.parse_args(argv)
     except SystemExit as done:  # --help, --version, usage errors
         return done.code if isinstance(done.code, int) else EXIT_USAGE
     if args.command is None:
-        print(f"{PROG}: error: choose a command: demo, finetune, evaluate, predict or fetch "
+        print(f"{PROG}: error: choose a command: demo, finetune, evaluate, predict, fetch or pretrain "
               f"(see '{PROG} --help')", file=sys.stderr)
         return EXIT_USAGE
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")  # TensorFlow's C++ log chatter
@@ -281,11 +280,10 @@ def main(argv=None) -> int:
     except UsageError as error:
         if args.debug:
             raise
-        print(f"{PROG} {args.command}: error: {_one_line(error)} (see '{PROG} {args.command} --help')",
-              file=sys.stderr)
+        print(f"{PROG} {args.command}: error: {_one_line(error)} (see '{PROG} {args.command} --help')", file=sys.stderr)
         return EXIT_USAGE
-    except KeyboardInterrupt:
-        print(f"{PROG}: interrupted; nothing was written.", file=sys.stderr)
+    except KeyboardInterrupt as error:
+        print(f"{PROG}: interrupted; {str(error) or 'nothing was written.'}", file=sys.stderr)
         return EXIT_INTERRUPTED
     except Exception as error:
         if args.debug:
@@ -300,8 +298,7 @@ def main(argv=None) -> int:
 # --- Data: --data read by crossdomain_kit.data.user_data ---------------------------------------------
 
 def _load_data(args):
-    """``--data`` as :class:`~crossdomain_kit.data.user_data.UserData`; a .npz with ``--positive-class``
-    is a usage error."""
+    """``--data`` as :class:`~crossdomain_kit.data.user_data.UserData` (``--positive-class`` on a .npz: UsageError)."""
     from .data.user_data import PositiveClassError, load_user_data
 
     try:
@@ -314,19 +311,12 @@ def _load_data(args):
 
 # --- Training and evaluating: the kit's fine-tune workflow (crossdomain_kit.workflows) ---------------
 
-def _balanced_if_skewed(labels) -> str | None:
-    """Class weights when the rarer class is under 40 % of the training labels."""
-    share = float(sum(labels)) / len(labels)
-    return "balanced" if min(share, 1 - share) < 0.4 else None
-
-
 def _model_and_plan(args, domain):
     """(model choice, model, fine-tune plan): the options left out filled in from the data and the machine."""
     from .workflows.model_choice import build_with_fallback, choose_model, source_model_choice
 
     if args.source:
         from .models.checkpoints import load_classifier
-
         model = load_classifier(args.source, compile=False)
         choice = source_model_choice(model, f"source model {args.source}", backbone=args.backbone,
                                      image_size=args.image_size)
@@ -342,9 +332,10 @@ def _model_and_plan(args, domain):
         choice = built
     epochs = args.epochs or config.pick(default=default_epochs(len(domain.train)), fast=2)
     common = {"batch_size": args.batch_size or BATCH_SIZE, "learning_rate": args.lr or LEARNING_RATE}
+    share = float(sum(domain.train.labels)) / len(domain.train.labels)  # class weights when a class is under 40 %
     if choice.pretrained:
         plan = FineTunePlan.pretrained(epochs, unfreeze=args.freeze or "all",
-                                       class_weight=_balanced_if_skewed(domain.train.labels), **common)
+                                       class_weight="balanced" if min(share, 1 - share) < 0.4 else None, **common)
     else:
         plan = FineTunePlan(epochs=epochs, **common)
     return choice, model, plan
@@ -352,22 +343,13 @@ def _model_and_plan(args, domain):
 
 def _save_model(model):
     from .models.checkpoints import save_classifier
-
     return lambda path: save_classifier(model, path)
-
-
-def _print_table(before, after) -> None:
-    from .evaluation import compare_before_after
-
-    if before is None:
-        print(after.report)
-    else:
-        print(compare_before_after(before.report, after.report, labels=(before.name, after.name)))
 
 
 # --- Commands ------------------------------------------------------------------------------------------
 
 def _finetune(args) -> None:
+    from .evaluation import compare_before_after
     from .evaluation.reports import check_output_folder, write_report
     from .training import EpochProgressBars
     from .workflows.finetune import evaluate_model, run_fine_tune
@@ -386,13 +368,13 @@ def _finetune(args) -> None:
     label = "fine-tuning" if choice.pretrained else "training"
     run = run_fine_tune(model, domain, plan, seed=args.seed, callbacks=[EpochProgressBars(label)])
     after = run.report(domain, "fine-tuned" if choice.pretrained else "trained", seed=args.seed)
-    _print_table(before, after)
+    print(after.report if before is None else
+          compare_before_after(before.report, after.report, labels=(before.name, after.name)))
     settings = {**choice.as_dict(), **plan.as_dict(), "epochs": plan.total_epochs, "seed": args.seed,
                 "profile": config.profile_name()}
     context = {"command": "finetune", "data": data.description, "settings": settings, "notes": choice.notes}
-    folder = write_report(out, f"Fine-tuning on {domain.name}", after, before,
-                          stages=[(label, run.training)], context=context,
-                          files={"model.keras": _save_model(model)})
+    folder = write_report(out, f"Fine-tuning on {domain.name}", after, before, stages=[(label, run.training)],
+                          context=context, files={"model.keras": _save_model(model)})
     print(f"Report: {folder}/report.md (metrics.json, plots, model.keras)")
 
 
@@ -406,13 +388,11 @@ def _evaluate(args) -> None:
     data = _load_data(args)
     print(data.describe())
     domain = data.domain
-    evaluation = evaluate_model(model, domain, Path(args.model).name, batch_size=args.batch_size or 32,
-                                seed=args.seed)
+    evaluation = evaluate_model(model, domain, Path(args.model).name, batch_size=args.batch_size or 32, seed=args.seed)
     print(evaluation.report)
     context = {"command": "evaluate", "model_file": str(Path(args.model).resolve()),
                "data": data.description, "settings": {"seed": args.seed, "profile": config.profile_name()}}
-    folder = write_report(out, f"Evaluation of {Path(args.model).name} on {domain.name}", evaluation,
-                          context=context)
+    folder = write_report(out, f"Evaluation of {Path(args.model).name} on {domain.name}", evaluation, context=context)
     print(f"Report: {folder}/report.md")
 
 
@@ -445,17 +425,36 @@ def _predict(args) -> None:
 
 
 def _fetch(args) -> None:
-    from .data.medmnist import fetch_medmnist, load_medmnist_domain, medmnist_info
+    from .data import medmnist, tinyimagenet as tiny
 
-    info = medmnist_info(args.name)
-    path = fetch_medmnist(args.name, args.size, args.data_dir, progress=True)
-    domain = load_medmnist_domain(args.name, args.size, data_dir=args.data_dir, download=False)
+    if args.name == "tinyimagenet" and args.size:
+        raise UsageError("--size is for MedMNIST: tinyimagenet comes at 32 px only")
+    if args.name == "tinyimagenet":  # converted from the official zip, downloaded if missing
+        data = tiny.load_tinyimagenet(args.data_dir)
+        return print(f"Ready in {config.data_dir(args.data_dir)}: {data.describe()}")
+    info, size = medmnist.medmnist_info(args.name), args.size or 28
+    domain = medmnist.load_medmnist_domain(args.name, size, data_dir=args.data_dir)  # downloads if missing
     counts = ", ".join(f"{name} {len(split)}" for name, split in domain.splits().items())
-    print(f"{info['title']} at {args.size} px is ready: {path} ({counts}; labels: "
-          f"{' / '.join(domain.class_names)}; licence {info['licence']}).")
+    print(f"{info['title']} at {size} px is ready: {medmnist.fetch_medmnist(args.name, size, args.data_dir)} "
+          f"({counts}; labels: {' / '.join(domain.class_names)}; licence {info['licence']}).")
 
 
-# --- demo ----------------------------------------------------------------------------------------------
+def _pretrain(args) -> None:
+    from .data.tinyimagenet import load_tinyimagenet
+    from .workflows.pretraining import PretrainingPlan, pretrain_backbone
+
+    plan = PretrainingPlan(**{key: getattr(args, key) for key in ("backbone", "epochs", "batch_size", "learning_rate")})
+    out, data = Path(args.out), load_tinyimagenet(args.data_dir)
+    print(f"{data.describe()}\nPretraining {plan.describe()}")
+    result = pretrain_backbone(data, plan, seed=args.seed, checkpoint_dir=out / "checkpoint")
+    if result.interrupted:
+        raise KeyboardInterrupt(f"the finished epochs are in {out / 'checkpoint'}: run the same command to resume.")
+    options = ["--out", args.out, "--backbone", plan.backbone, "--epochs", plan.epochs, "--batch-size", plan.batch_size,
+               "--lr", repr(plan.learning_rate), "--seed", args.seed]
+    command = (f"{config.FAST_ENV}=1 " if config.is_fast() else "") + shlex.join([PROG, "pretrain", *map(str, options)])
+    weights = result.save(out, name=f"{plan.backbone}_tinyimagenet", data_description=data.describe(), command=command)
+    print(f"Validation top-1 {result.val_top1:.4f}, top-5 {result.val_top5:.4f}. {weights}: sha256 {result.sha256}")
+
 
 def _demo(args) -> None:
     from .evaluation import compare_before_after
@@ -483,11 +482,10 @@ def _demo(args) -> None:
     print(f"\nTest metrics on the target domain {target.name} (threshold chosen on its validation split):")
     print(compare_before_after(before.report, after.report, labels=(before.name, after.name)))
     context = {"command": "demo", "source": source.name, "target": target.name,
-               "settings": {"backbone": "small_cnn", "image_size": tuned.settings["image_size"],
-                            "seed": args.seed, "profile": config.profile_name(),
-                            "pretraining": pretrained.settings, "fine_tuning": tuned.settings,
-                            "splits": {d.name: {s: len(x) for s, x in d.splits().items()}
-                                       for d in (source, target)}}}
+               "settings": {"backbone": "small_cnn", "image_size": tuned.settings["image_size"], "seed": args.seed,
+                            "profile": config.profile_name(), "pretraining": pretrained.settings,
+                            "fine_tuning": tuned.settings,
+                            "splits": {d.name: {s: len(x) for s, x in d.splits().items()} for d in (source, target)}}}
     folder = write_report(out, f"Transfer demo: {source.name} -> {target.name}", after, before,
                           stages=[(f"pretraining on {source.name}", pretrained.training),
                                   (f"fine-tuning on {target.name}", tuned.training)],

@@ -14,7 +14,7 @@ from tests._http_server import http_server, send_body  # noqa: F401  (fixture)
 from PIL import Image
 
 from crossdomain_kit import config
-from crossdomain_kit.data import medmnist
+from crossdomain_kit.data import medmnist, tinyimagenet
 from crossdomain_kit.cli import main
 
 SHARED = config.data_dir()
@@ -262,6 +262,22 @@ def test_fetch_failure_is_one_line_and_leaves_nothing(http_server, tmp_path, mon
     assert list(tmp_path.iterdir()) == []
 
 
+def test_fetch_tinyimagenet_downloads_converts_and_reports(http_server, tmp_path, monkeypatch):  # noqa: F811
+    from tests.data.test_tinyimagenet import _zip_bytes  # a 3-class release in the official layout
+
+    body = _zip_bytes()
+    info = tinyimagenet.tinyimagenet_info()
+    info["official"].update(url=http_server.route("/tiny.zip", lambda h, hit: send_body(h, body)),
+                            md5=hashlib.md5(body).hexdigest())
+    monkeypatch.setattr(tinyimagenet, "tinyimagenet_info", lambda: info)
+    code, out, err = run("fetch", "tinyimagenet", "--data-dir", tmp_path)
+    assert code == 0, err
+    assert f"Ready in {tmp_path}: tinyimagenet: 3 classes, 12 train and 3 val images of 32x32x1" in out
+    assert "non-commercial" in out and [p.name for p in tmp_path.iterdir()] == ["tinyimagenet_grey32.npz"]
+    code, out, err = run("fetch", "tinyimagenet", "--size", "64", "--data-dir", tmp_path)
+    assert code == 2 and out == "" and "--size is for MedMNIST: tinyimagenet comes at 32 px only" in err
+
+
 # --- bad input: exit code and one clear line ---------------------------------------------------
 
 @pytest.fixture(scope="module")
@@ -324,3 +340,57 @@ def test_bad_input_gives_an_exit_code_and_one_clear_line(case, bad_inputs, scans
 def test_debug_shows_the_traceback(bad_inputs):
     with pytest.raises(FileNotFoundError, match="No such file or folder"):
         main(["finetune", "--data", str(bad_inputs / "nowhere"), "--out", str(bad_inputs / "out"), "--debug"])
+
+
+# --- pretrain: Tiny ImageNet, resumable -----------------------------------------------------------------
+
+TINY = SHARED / "tinyimagenet_grey32.npz"
+
+
+def test_pretrain_help_has_an_example_and_imports_no_tensorflow():
+    code = ("import sys, contextlib, io\nfrom crossdomain_kit.cli import main\nout = io.StringIO()\n"
+            "with contextlib.redirect_stdout(out):\n    code = main(['pretrain', '--help'])\n"
+            "print(code, out.getvalue().count('example:\\n  crossdomain-kit pretrain --out '), "
+            "'DIR/checkpoint' in out.getvalue(), 'tensorflow' in sys.modules)")
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert result.stdout.splitlines()[-1] == "0 1 True False"
+
+
+@pytest.mark.skipif(not TINY.is_file(), reason=f"Tiny ImageNet (tinyimagenet_grey32.npz) is not in {SHARED}")
+def test_pretrain_on_tiny_imagenet_writes_weights_card_and_metrics_then_resumes(tmp_path):
+    import shlex
+
+    out = tmp_path / "run"
+    code, stdout, err = run("pretrain", "--out", out, "--seed", "1")
+    assert code == 0, err
+    weights = out / "small_cnn_tinyimagenet.weights.h5"
+    metrics = metrics_of(out)
+    sha = hashlib.sha256(weights.read_bytes()).hexdigest()
+    assert metrics["sha256"] == sha and f"sha256 {sha}" in stdout and "Validation top-1 " in stdout
+    assert metrics["epochs"] == 1 and metrics["data"]["n_train"] == 2048 and metrics["data"]["n_classes"] == 202
+    assert 0 <= metrics["val_top1"] <= metrics["val_top5"] <= 1 and "pretraining epoch 1" in err
+    command = (f"CROSSDOMAIN_FAST=1 crossdomain-kit pretrain --out {shlex.quote(str(out))} --backbone small_cnn "
+               "--epochs 1 --batch-size 128 --lr 0.1 --seed 1")
+    card = (out / "model_card.md").read_text()
+    assert metrics["command"] == command and command in card and sha in card and "non-commercial" in card
+    assert sorted(p.name for p in out.iterdir()) == ["checkpoint", "metrics.json", "model_card.md", weights.name]
+    # the same command again: the finished checkpoint is read back, nothing trains
+    code, _, err = run("pretrain", "--out", out, "--seed", "1")
+    assert code == 0 and "pretraining epoch" not in err and metrics_of(out)["history"] == metrics["history"]
+    # another plan for the same folder: refused in one line
+    code, _, err = run("pretrain", "--out", out, "--seed", "1", "--epochs", "2")
+    assert code == 1 and err.count("\n") == 1 and "is of another run (epochs 1 there, 2 here)" in err
+
+
+def test_pretrain_ctrl_c_exits_130_and_says_how_to_resume(tmp_path, monkeypatch):
+    import types
+
+    from crossdomain_kit.data import tinyimagenet as tiny
+    from crossdomain_kit.workflows import pretraining
+
+    monkeypatch.setattr(tiny, "load_tinyimagenet", lambda *a, **k: types.SimpleNamespace(describe=lambda: "tiny"))
+    monkeypatch.setattr(pretraining, "pretrain_backbone", lambda *a, **k: types.SimpleNamespace(interrupted=True))
+    code, out, err = run("pretrain", "--out", tmp_path)
+    assert code == 130 and "Pretraining small_cnn" in out
+    assert err == (f"crossdomain-kit: interrupted; the finished epochs are in {tmp_path / 'checkpoint'}: "
+                   "run the same command to resume.\n")

@@ -71,7 +71,7 @@ def _run(model, domain: Domain, plan: FineTunePlan, recipe: str, seed: int, call
 
 def train_small_cnn(domain: Domain, *, seed: int = 0, epochs: int | None = None,
                     batch_size: int = 128, learning_rate: float = 3e-3, patience: int | None = None,
-                    callbacks=(), verbose=0) -> FineTuneResult:
+                    backbone: str = BACKBONE, callbacks=(), verbose=0) -> FineTuneResult:
     """The kit's recommended CPU recipe: the small CNN from scratch on one domain.
 
     Small CNN (:func:`~crossdomain_kit.models.classifier.build_classifier`) at the
@@ -89,6 +89,7 @@ def train_small_cnn(domain: Domain, *, seed: int = 0, epochs: int | None = None,
         learning_rate: Adam's starting learning rate.
         patience: epochs without a better validation AUC before stopping;
             default: never stop early.
+        backbone: the kit CNN to train (``"small_cnn"`` or ``"small_cnn_wide"``).
         callbacks: more Keras callbacks (e.g. a progress bar).
         verbose: ``fit``'s verbosity.
 
@@ -106,20 +107,20 @@ def train_small_cnn(domain: Domain, *, seed: int = 0, epochs: int | None = None,
     epochs = _epochs(epochs, 16, 2, "epochs")
     patience = epochs if patience is None else _checks.positive_int(patience, "patience")
     size = _image_size(domain)
-    model = build_classifier(BACKBONE, (size, size, 1), seed=seed)
+    model = build_classifier(backbone, (size, size, 1), seed=seed)
     plan = FineTunePlan(epochs=epochs, learning_rate=learning_rate, batch_size=batch_size, patience=patience,
                         predict_batch_size=_PREDICT_BATCH)
     return _run(model, domain, plan, "train_small_cnn", seed, callbacks, verbose)
 
 
-def pretrain(source_domain: Domain, *, seed: int = 0, epochs: int | None = None, callbacks=(),
-             verbose=0) -> FineTuneResult:
+def pretrain(source_domain: Domain, *, seed: int = 0, epochs: int | None = None, backbone: str = BACKBONE,
+             callbacks=(), verbose=0) -> FineTuneResult:
     """Pretrain the small CNN on a source domain: :func:`train_small_cnn`, the start of transfer.
 
     Args:
         source_domain: the source :class:`~crossdomain_kit.data.domains.Domain`
             (e.g. PneumoniaMNIST).
-        seed, epochs, callbacks, verbose: as in :func:`train_small_cnn`.
+        seed, epochs, backbone, callbacks, verbose: as in :func:`train_small_cnn`.
 
     Returns:
         :class:`FineTuneResult`; pass it (or its ``model``) to :func:`transfer`.
@@ -130,7 +131,7 @@ def pretrain(source_domain: Domain, *, seed: int = 0, epochs: int | None = None,
     Introduced in ``notebooks/07_beyond_fine_tuning.ipynb``.
     """
     result = train_small_cnn(_check_domain(source_domain, "source_domain"), seed=seed, epochs=epochs,
-                             callbacks=callbacks, verbose=verbose)
+                             backbone=backbone, callbacks=callbacks, verbose=verbose)
     result.settings["recipe"] = "pretrain"
     return result
 

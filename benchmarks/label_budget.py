@@ -1,0 +1,496 @@
+"""What a general-domain pretrained start buys, by label budget: general vs X-ray vs scratch.
+
+Run from the repository root:
+
+    python benchmarks/label_budget.py                              # markdown tables, goals
+    python benchmarks/label_budget.py --json label_budget.json --plot label_budget.png
+    python benchmarks/label_budget.py --targets breastmnist --labels 64 all --seeds 0 1
+
+Targets: BreastMNIST (28 px breast ultrasound, 1 = malignant) and
+PneumoniaMNIST (28 px paediatric chest X-rays, 1 = pneumonia). For each
+target, label budget n (32, 64, 128, 256 and all training labels) and seed
+(0–4), three starts of the same backbone are fine-tuned on the same n
+training images (``domain.train.sample(n, seed)``, as
+:func:`crossdomain_kit.workflows.data_efficiency.transfer_vs_scratch` draws them):
+
+* ``general``: the backbone pretrained on Tiny ImageNet (natural photographs,
+  grey 32 px): the weights the kit ships as ``"tinyimagenet"``, or any backbone
+  ``.weights.h5`` file (``--general-weights``);
+* ``xray`` (BreastMNIST only): the small CNN pretrained on PneumoniaMNIST with
+  :func:`crossdomain_kit.workflows.recipes.pretrain`, once per seed, reused for
+  every label budget (it never sees BreastMNIST);
+* ``scratch``: :func:`crossdomain_kit.workflows.recipes.scratch_baseline`, a random
+  start with the same budget.
+
+``general`` and ``xray`` are fine-tuned with
+:func:`crossdomain_kit.workflows.recipes.transfer` (a fresh seeded head, then two
+phases). Model selection and the threshold use the target's FULL validation
+split; each model is scored once on the test split (test AUC). The gain of
+a start is paired by seed: AUC_start − AUC_scratch on the same labels.
+
+Goals (default profile, seeds 0–4):
+
+* BreastMNIST with 64 labels: general ≥ scratch + 0.05 mean test AUC over
+  seeds 0–4 and better than scratch on ≥ 4 of 5 seeds;
+* BreastMNIST with all labels: general ≥ 0.905 mean test AUC (MedMNIST v2's
+  ResNet-18 (28): 0.901);
+* PneumoniaMNIST with 64 labels: general ≥ scratch on the mean (no negative
+  transfer);
+* the whole benchmark ≤ 60 min.
+
+``CROSSDOMAIN_FAST=1`` (the fast profile): the recipes train 1 + 1 epochs,
+the budgets are cut to 32 and all, the seeds to 0 and 1, and the X-ray
+pretraining sees a few hundred images: a smoke test of the script, not a result.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import sys
+import time
+from pathlib import Path
+
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+
+import numpy as np  # noqa: E402
+
+from crossdomain_kit import config  # noqa: E402
+from crossdomain_kit.data.domains import Domain  # noqa: E402
+from crossdomain_kit.workflows.data_efficiency import DataEfficiency, gain_vanishes_at, over_seeds  # noqa: E402
+
+TARGETS = ("breastmnist", "pneumoniamnist")
+TITLES = {"breastmnist": "BreastMNIST", "pneumoniamnist": "PneumoniaMNIST"}
+XRAY_SOURCE = "pneumoniamnist"
+STARTS = ("general", "xray", "scratch")
+BACKBONES = ("small_cnn", "small_cnn_wide")
+IMAGE_SIZE = 28
+BUDGETS = {"default": [32, 64, 128, 256, "all"], "fast": [32, "all"]}
+SEEDS = {"default": [0, 1, 2, 3, 4], "fast": [0, 1]}
+GOAL_SEEDS = [0, 1, 2, 3, 4]
+SMOKE_SOURCE = (300, 200)  # fast profile: X-ray pretraining on this many train / val images
+REFERENCE = ("MedMNIST v2: ResNet-18 (28), from scratch", 0.901)  # BreastMNIST test AUC, Table 3
+
+GOALS = (
+    {"id": "breastmnist_64_margin", "target": "breastmnist", "n_labels": 64,
+     "text": "BreastMNIST with 64 labels: general ≥ scratch + 0.05 mean test AUC over seeds 0–4 "
+             "and better than scratch on ≥ 4 of 5 seeds",
+     "margin": 0.05, "seeds_fraction": 0.8},
+    {"id": "breastmnist_all_auc", "target": "breastmnist", "n_labels": "all",
+     "text": "BreastMNIST with all labels: general ≥ 0.905 mean test AUC (MedMNIST v2's ResNet-18 (28): 0.901)",
+     "mean_test_auc": 0.905},
+    {"id": "pneumoniamnist_64_no_negative_transfer", "target": "pneumoniamnist", "n_labels": 64,
+     "text": "PneumoniaMNIST with 64 labels: general ≥ scratch on the mean (no negative transfer)",
+     "margin": 0.0},
+    {"id": "whole_benchmark_minutes", "text": "the whole benchmark ≤ 60 min", "minutes": 60.0},
+)
+
+WEIGHTS_HELP = ("make them with `crossdomain-kit pretrain --out DIR`, then pass "
+                "`--general-weights DIR/<file>` (a backbone .weights.h5 file)")
+
+
+# --- Arguments ------------------------------------------------------------------------------------
+
+def parse_budget(text: str):
+    """``"all"`` or a positive integer number of training labels."""
+    if text.strip().lower() == "all":
+        return "all"
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"a label budget is a positive integer or 'all', not {text!r}") from None
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"a label budget must be >= 1, not {value}")
+    return value
+
+
+def label_counts(budgets, n_train: int) -> list[tuple[object, int]]:
+    """``(budget, labels used)`` per budget, increasing; a budget at or above the split's size is ``"all"``.
+
+    Budgets are sorted (``"all"`` last); two that use the same number of
+    labels (e.g. 1000 and all of a 546-image split) are one.
+    """
+    pairs = sorted(((b, n_train if b == "all" else min(int(b), n_train)) for b in set(budgets)),
+                   key=lambda p: (p[1], p[0] == "all"))
+    kept: dict[int, object] = {}
+    for budget, count in pairs:
+        kept[count] = "all" if count >= n_train else budget
+    return [(budget, count) for count, budget in kept.items()]
+
+
+def budget_label(budget, count: int) -> str:
+    return f"all ({count})" if budget == "all" else str(count)
+
+
+# --- Summaries and goals (pure NumPy) ---------------------------------------------------------------
+
+def _key(row) -> tuple:
+    return row["target"], row["n_labels"]
+
+
+def summarize(runs: list[dict]) -> list[dict]:
+    """One row per (target, n_labels, start): mean test AUC over seeds, spread, and the paired gain.
+
+    ``runs`` are dicts with ``target``, ``n_labels``, ``label_budget``
+    (optional), ``start``, ``seed`` and ``test_auc``. The gain over scratch is
+    taken per seed (same seed, same labels) before averaging; scratch's own
+    gain fields are None.
+    """
+    groups: dict[tuple, dict[str, dict[int, float]]] = {}
+    budgets: dict[tuple, object] = {}
+    for run in runs:
+        groups.setdefault(_key(run), {}).setdefault(run["start"], {})[run["seed"]] = float(run["test_auc"])
+        budgets[_key(run)] = run.get("label_budget", run["n_labels"])
+    rows = []
+    for (target, n), by_start in sorted(groups.items(), key=lambda item: (
+            TARGETS.index(item[0][0]) if item[0][0] in TARGETS else len(TARGETS), item[0])):
+        scratch = by_start.get("scratch")
+        for start in sorted(by_start, key=lambda s: STARTS.index(s) if s in STARTS else len(STARTS)):
+            auc = by_start[start]
+            seeds = sorted(auc)
+            values = np.array([auc[s] for s in seeds])
+            spread = over_seeds(values)
+            row = {"target": target, "n_labels": n, "label_budget": budgets[(target, n)], "start": start,
+                   "seeds": seeds, "test_auc": [float(v) for v in values],
+                   "mean_test_auc": float(spread.mean), "spread": float(spread.spread),
+                   "min_test_auc": float(spread.low), "max_test_auc": float(spread.high),
+                   "mean_gain_over_scratch": None, "gain_min": None, "gain_max": None,
+                   "seeds_better_than_scratch": None, "gain_per_seed": None}
+            if scratch is not None and start != "scratch":
+                if sorted(scratch) != seeds:
+                    raise ValueError(f"{target}, {n} labels: {start} ran seeds {seeds}, scratch {sorted(scratch)}; "
+                                     "the gain is paired by seed.")
+                paired = DataEfficiency(np.array([n]), tuple(seeds), values[None, :],
+                                        np.array([[scratch[s] for s in seeds]]), 0.0)
+                gain = paired.gain()
+                per_seed = paired.transfer_auc[0] - paired.scratch_auc[0]
+                row.update(mean_gain_over_scratch=float(gain.mean[0]), gain_min=float(gain.low[0]),
+                           gain_max=float(gain.high[0]), seeds_better_than_scratch=int(np.sum(per_seed > 0)),
+                           gain_per_seed=[float(g) for g in per_seed])
+            rows.append(row)
+    return rows
+
+
+def _row(summary, target, budget, start):
+    """The summary row of a target, a budget (an int or "all") and a start; None when not run."""
+    return next((row for row in summary if row["target"] == target and row["start"] == start
+                 and row["label_budget"] == budget), None)
+
+
+def check_goals(summary: list[dict], minutes: float, *, seeds, profile: str, whole: bool) -> list[dict]:
+    """The goals, each with what was measured, ``met`` (None when its runs are not there) and ``conditions``.
+
+    ``conditions`` is True when the measurement is the goal's own (default
+    profile, seeds 0–4; for the minutes, the whole benchmark), so a smoke test
+    or a subset is never mistaken for a result.
+    """
+    own_seeds = sorted(seeds) == GOAL_SEEDS and profile == "default"
+    goals = []
+    for goal in GOALS:
+        checked = {k: v for k, v in goal.items()}
+        if "minutes" in goal:
+            checked.update(measured={"minutes": minutes}, met=bool(minutes <= goal["minutes"]),
+                           conditions=bool(whole and profile == "default"))
+            goals.append(checked)
+            continue
+        general = _row(summary, goal["target"], goal["n_labels"], "general")
+        scratch = _row(summary, goal["target"], goal["n_labels"], "scratch")
+        checked.update(measured=None, met=None, conditions=own_seeds)
+        if "mean_test_auc" in goal and general is not None:
+            checked["measured"] = {"mean_test_auc": general["mean_test_auc"], "seeds": general["seeds"]}
+            checked["met"] = bool(general["mean_test_auc"] >= goal["mean_test_auc"])
+        elif "margin" in goal and general is not None and scratch is not None:
+            gain, better, n = (general["mean_gain_over_scratch"], general["seeds_better_than_scratch"],
+                               len(general["seeds"]))
+            checked["measured"] = {"mean_gain_over_scratch": gain, "seeds_better_than_scratch": better,
+                                   "seeds": general["seeds"], "mean_test_auc": general["mean_test_auc"],
+                                   "scratch_mean_test_auc": scratch["mean_test_auc"]}
+            met = gain >= goal["margin"] - 1e-12
+            if "seeds_fraction" in goal:
+                met = met and better >= goal["seeds_fraction"] * n - 1e-9
+            checked["met"] = bool(met)
+        goals.append(checked)
+    return goals
+
+
+def verdict(row: dict) -> str:
+    """What a start's paired gain over scratch measured, in words: helped, hurt, or no clear difference."""
+    gain, better, n = row["mean_gain_over_scratch"], row["seeds_better_than_scratch"], len(row["seeds"])
+    if gain > 0 and better > n / 2:
+        word = "helped"
+    elif gain < 0 and n - better > n / 2:
+        word = "hurt"
+    else:
+        word = "no clear difference"
+    return (f"{TITLES.get(row['target'], row['target'])}, {budget_label(row['label_budget'], row['n_labels'])} "
+            f"labels, {row['start']} start: {word} — mean test AUC {row['mean_test_auc']:.3f} against "
+            f"scratch {row['mean_test_auc'] - gain:.3f}, gain {gain:+.3f} (seeds {row['gain_min']:+.3f} to "
+            f"{row['gain_max']:+.3f}), better than scratch on {better} of {n} seeds.")
+
+
+# --- Output ----------------------------------------------------------------------------------------
+
+def _auc_cell(row) -> str:
+    return "" if row is None else f"{row['mean_test_auc']:.3f} ± {row['spread']:.3f}"
+
+
+def _gain_cell(row) -> str:
+    if row is None or row["mean_gain_over_scratch"] is None:
+        return ""
+    return f"{row['mean_gain_over_scratch']:+.3f} ({row['seeds_better_than_scratch']}/{len(row['seeds'])})"
+
+
+def markdown_table(summary: list[dict], target: str) -> str:
+    rows = sorted((r for r in summary if r["target"] == target), key=lambda r: r["n_labels"])
+    starts = [s for s in STARTS if any(r["start"] == s for r in rows)]
+    header, rule = ["labels"], ["---:"]
+    for start in starts:
+        header.append(f"{start} test AUC")
+        rule.append("---:")
+        if start != "scratch":
+            header.append(f"{start} − scratch (seeds better)")
+            rule.append("---:")
+    lines = ["| " + " | ".join(header) + " |", "|" + "|".join(rule) + "|"]
+    for n in sorted({r["n_labels"] for r in rows}):
+        at = {r["start"]: r for r in rows if r["n_labels"] == n}
+        cells = [budget_label(next(iter(at.values()))["label_budget"], n)]
+        for start in starts:
+            cells.append(_auc_cell(at.get(start)))
+            if start != "scratch":
+                cells.append(_gain_cell(at.get(start)))
+        lines.append("| " + " | ".join(cells) + " |")
+    return "\n".join(lines)
+
+
+def goal_line(goal: dict, profile: str) -> str:
+    mark = {True: "met", False: "NOT met", None: "not measured (its runs are not in this subset)"}
+    measured = goal["measured"]
+    if measured is None:
+        found = ""
+    elif "minutes" in measured:
+        found = f" — {measured['minutes']:.1f} min measured against {goal['minutes']:.0f} min"
+    elif "mean_gain_over_scratch" in measured:
+        found = (f" — gain {measured['mean_gain_over_scratch']:+.3f} (general {measured['mean_test_auc']:.3f}, "
+                 f"scratch {measured['scratch_mean_test_auc']:.3f}), better on "
+                 f"{measured['seeds_better_than_scratch']} of {len(measured['seeds'])} seeds")
+    else:
+        found = f" — mean test AUC {measured['mean_test_auc']:.3f}"
+    note = ""
+    if goal["met"] is not None and not goal["conditions"]:
+        note = (" (smoke test in the fast profile, not a result)" if profile == "fast" else
+                " (measured on a subset, not the goal's conditions)")
+    return f"- {goal['text']}: {mark[goal['met']]}{found}{note}"
+
+
+def draw(summary: list[dict], targets, path: Path) -> None:
+    """One panel per target: mean test AUC vs labels (log-2 x axis), min–max band over seeds, per start."""
+    from matplotlib import rcParams
+    from matplotlib.figure import Figure
+
+    from crossdomain_kit.plots import plot_data_efficiency
+
+    palette = rcParams["axes.prop_cycle"].by_key()["color"]
+    figure = Figure(figsize=(6 * len(targets), 4.5), layout="constrained")
+    axes = figure.subplots(1, len(targets), squeeze=False)[0]
+    for ax, target in zip(axes, targets):
+        rows = [r for r in summary if r["target"] == target]
+        counts = sorted({r["n_labels"] for r in rows})
+        curves = {start: np.array([next(r["test_auc"] for r in rows if r["start"] == start and r["n_labels"] == n)
+                                   for n in counts])
+                  for start in STARTS if any(r["start"] == start for r in rows)}
+        ax.set_prop_cycle(color=[palette[STARTS.index(start) % len(palette)] for start in curves])  # same per start
+        plot_data_efficiency(counts, curves, ax=ax, title=f"{TITLES[target]} ({counts[-1]} = all labels)")
+    if config.is_fast():
+        figure.suptitle("fast profile: a smoke test, not a result")
+    figure.savefig(path, dpi=120)
+
+
+# --- The runs -----------------------------------------------------------------------------------------
+
+def _one_line(error: Exception, limit: int = 240) -> str:
+    """An error in one short line (Keras's loading errors can run to pages)."""
+    text = " ".join(str(error).split())
+    return text if len(text) <= limit else text[:limit - 1] + "…"
+
+
+def load_general(backbone: str, weights: str):
+    """The general start (a classifier with the named or given backbone weights), its file and SHA-256.
+
+    Raises:
+        SystemExit: one line saying the weights are not available and how to make them.
+    """
+    from crossdomain_kit.models.classifier import build_classifier
+    from crossdomain_kit.models.weights import packaged_weights_file, sha256_of
+
+    try:
+        model = build_classifier(backbone, (IMAGE_SIZE, IMAGE_SIZE, 1), weights=weights, seed=0)
+    except (FileNotFoundError, ValueError) as error:
+        raise SystemExit(f"label_budget.py: the general weights {weights!r} for backbone {backbone!r} are not "
+                         f"available ({_one_line(error)}); {WEIGHTS_HELP}.") from None
+    path = Path(weights).expanduser()
+    if not path.is_file():
+        try:
+            path = packaged_weights_file(backbone, weights)
+        except (FileNotFoundError, ValueError):
+            path = None
+    return model, (str(path) if path else None), (sha256_of(path) if path else None)
+
+
+def main(argv: list[str] | None = None) -> dict:
+    started = time.perf_counter()
+    load = os.getloadavg()[0]
+    profile = config.profile_name()
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--targets", nargs="+", choices=TARGETS, default=list(TARGETS))
+    parser.add_argument("--labels", nargs="+", type=parse_budget, metavar="N|all", default=None,
+                        help=f"training-label budgets (default: {BUDGETS['default']}; fast profile "
+                             f"{BUDGETS['fast']})")
+    parser.add_argument("--seeds", type=int, nargs="+", default=None,
+                        help=f"seeds (default: {SEEDS['default']}; fast profile {SEEDS['fast']})")
+    parser.add_argument("--backbone", choices=BACKBONES, default="small_cnn")
+    parser.add_argument("--general-weights", default="tinyimagenet", metavar="NAME_OR_PATH",
+                        help="the general start: the name of weights the kit ships (default: tinyimagenet) "
+                             "or a backbone .weights.h5 file")
+    parser.add_argument("--data-dir", type=Path, default=None,
+                        help="folder holding pneumoniamnist.npz and breastmnist.npz (default: $CROSSDOMAIN_DATA_DIR)")
+    parser.add_argument("--json", type=Path, metavar="PATH", help="also write the numbers here as JSON")
+    parser.add_argument("--plot", type=Path, metavar="PATH.png", help="also draw test AUC against labels here")
+    args = parser.parse_args(argv)
+    budgets = args.labels or BUDGETS[profile]
+    seeds = sorted(set(args.seeds if args.seeds is not None else SEEDS[profile]))
+    if any(s < 0 for s in seeds):
+        parser.error("seeds must be >= 0")
+    targets = [t for t in TARGETS if t in args.targets]
+    whole = (targets == list(TARGETS) and seeds == SEEDS[profile]
+             and sorted(set(budgets), key=str) == sorted(set(BUDGETS[profile]), key=str))
+
+    from tqdm.auto import tqdm
+
+    from crossdomain_kit.data.medmnist import load_medmnist_domain
+    from crossdomain_kit.workflows.recipes import pretrain, scratch_baseline, transfer
+
+    general, general_file, general_sha = load_general(args.backbone, args.general_weights)
+    with_xray = "breastmnist" in targets
+    domains = {name: load_medmnist_domain(name, IMAGE_SIZE, data_dir=args.data_dir, download=True)
+               for name in sorted(set(targets) | ({XRAY_SOURCE} if with_xray else set()))}
+
+    plan = []  # (target, budget, count, starts)
+    for target in targets:
+        for budget, count in label_counts(budgets, len(domains[target].train)):
+            starts = [s for s in STARTS if s != "xray" or (target == "breastmnist" and with_xray)]
+            plan.append((target, budget, count, starts))
+    n_runs = len(seeds) * sum(len(p[3]) for p in plan)
+
+    runs, pretraining = [], []
+    # A line per finished run; the bar itself only on a terminal (in a log it would add a line per redraw).
+    bar = tqdm(total=n_runs, desc="label budget", unit="run", file=sys.stderr, dynamic_ncols=True,
+               disable=not sys.stderr.isatty())
+    for target in targets:
+        domain = domains[target]
+        for seed in seeds:
+            xray = None
+            if target == "breastmnist" and with_xray:
+                source = domains[XRAY_SOURCE]
+                if config.is_fast():
+                    n_train, n_val = SMOKE_SOURCE
+                    source = Domain(source.name, source.train.sample(n_train, seed), source.val.sample(n_val, seed),
+                                    source.test)
+                tick = time.perf_counter()
+                xray = pretrain(source, seed=seed, backbone=args.backbone)
+                pretraining.append({"target": target, "source": source.name, "seed": seed,
+                                    "n_train": len(source.train), "val_auc": xray.val_auc,
+                                    "seconds": time.perf_counter() - tick})
+                bar.write(f"xray start, seed {seed}: pretrained on {len(source.train)} {TITLES[XRAY_SOURCE]} "
+                          f"images, val AUC {xray.val_auc:.3f}, {pretraining[-1]['seconds']:.0f} s", file=sys.stderr)
+            for t, budget, count, starts in plan:
+                if t != target:
+                    continue
+                subset = Domain(domain.name, domain.train.sample(count, seed), domain.val, domain.test)
+                for start in starts:
+                    tick = time.perf_counter()
+                    if start == "scratch":
+                        tuned = scratch_baseline(subset, seed=seed, image_size=IMAGE_SIZE, backbone=args.backbone)
+                    else:
+                        tuned = transfer(general if start == "general" else xray, subset, seed=seed)
+                    test_auc = tuned.evaluate(domain.test).auc  # the test split, once per trained model
+                    runs.append({"target": target, "n_labels": count, "label_budget": budget, "start": start,
+                                 "seed": seed, "test_auc": float(test_auc), "val_auc": float(tuned.val_auc),
+                                 "seconds": time.perf_counter() - tick})
+                    bar.write(f"[{len(runs)}/{n_runs}] {TITLES[target]}, {budget_label(budget, count)} labels, "
+                              f"{start}, seed {seed}: "
+                              f"test AUC {test_auc:.3f} (val {tuned.val_auc:.3f}), "
+                              f"{runs[-1]['seconds']:.0f} s", file=sys.stderr)
+                    bar.update(1)
+    bar.close()
+
+    summary = summarize(runs)
+    seconds = time.perf_counter() - started
+    goals = check_goals(summary, seconds / 60, seeds=seeds, profile=profile, whole=whole)
+    machine = {"cpu_count": os.cpu_count(), "machine": platform.machine(), "platform": platform.platform(),
+               "python": platform.python_version(), "load_average_at_start": load}
+    try:
+        import keras
+        import tensorflow as tf
+
+        machine.update(tensorflow=tf.__version__, keras=keras.__version__,
+                       gpus=len(tf.config.list_physical_devices("GPU")))
+    except ImportError:  # pragma: no cover - the recipes imported them already
+        pass
+    result = {"benchmark": "label_budget", "runs": runs, "summary": summary, "goals": goals,
+              "pretraining": pretraining,
+              "settings": {"backbone": args.backbone, "general_weights": args.general_weights,
+                           "general_weights_file": general_file, "general_weights_sha256": general_sha,
+                           "targets": targets, "seeds": seeds, "budgets": budgets,
+                           "label_counts": {t: [c for tt, _, c, _ in plan if tt == t] for t in targets},
+                           "image_size": IMAGE_SIZE, "profile": profile, "whole_benchmark": whole,
+                           "xray": {"source": XRAY_SOURCE, "backbone": args.backbone,
+                                    "fast_profile_source_images": list(SMOKE_SOURCE) if config.is_fast() else None},
+                           "reference": {"model": REFERENCE[0], "breastmnist_test_auc": REFERENCE[1]}},
+              "machine": machine, "seconds": seconds}
+
+    smoke = (" — a smoke test of the script (1 + 1 epochs, X-ray pretraining on a few hundred images), "
+             "not a result" if config.is_fast() else "")
+    weights = args.general_weights
+    if general_file:
+        shown = general_file if Path(weights).expanduser().is_file() else f"{weights}: {general_file}"
+        weights = f"{shown} (sha256 {general_sha[:12]}…)"
+    print(f"Label budget: a general-domain pretrained start (general) vs an X-ray one (xray, pretrained on "
+          f"PneumoniaMNIST) vs scratch, "
+          f"{IMAGE_SIZE} px, backbone {args.backbone}, general weights {weights}. Profile {profile}{smoke}. "
+          f"Seeds {seeds}. {os.cpu_count()} CPUs ({platform.machine()}), load average {load:.1f} at the start.")
+    for target in targets:
+        d = domains[target]
+        print(f"\n{TITLES[target]} (train {len(d.train)}, val {len(d.val)} for model selection, test {len(d.test)}, "
+              f"{d.test.positive_fraction:.1%} {d.class_names[1]}):\n")
+        print(markdown_table(summary, target))
+    print("\nTest AUC: mean over seeds ± spread (max − min). Gain: AUC_start − AUC_scratch paired by seed, "
+          "its mean, and on how many seeds it was > 0. Every seed's AUC is in the JSON.")
+    if "breastmnist" in targets:
+        print(f"{REFERENCE[0]}: BreastMNIST test AUC {REFERENCE[1]:.3f} (all labels).")
+    print(f"\nWhat was measured{' (fast profile: a smoke test, not a result)' if config.is_fast() else ''}:")
+    for row in summary:
+        if row["mean_gain_over_scratch"] is not None:
+            print(f"- {verdict(row)}")
+    for target in targets:
+        rows = sorted((r for r in summary if r["target"] == target and r["start"] == "general"),
+                      key=lambda r: r["n_labels"])
+        if len(rows) > 1:
+            vanish = gain_vanishes_at([r["n_labels"] for r in rows], [r["mean_gain_over_scratch"] for r in rows])
+            print(f"- {TITLES[target]}: the general start's mean gain over scratch "
+                  + ("is still above 0 at the largest budget." if vanish is None else
+                     f"is at or below 0 at every budget from {vanish} labels on."))
+    print(f"\nGoals ({'smoke test, ' if config.is_fast() else ''}seeds {seeds}):")
+    for goal in goals:
+        print(goal_line(goal, profile))
+    print(f"\nWhole script: {seconds:.0f} s ({seconds / 60:.1f} min), load average {load:.1f} at the start.")
+    if args.json:
+        args.json.write_text(json.dumps(result, indent=2) + "\n")
+    if args.plot:
+        draw(summary, targets, args.plot)
+    return result
+
+
+if __name__ == "__main__":
+    main()
