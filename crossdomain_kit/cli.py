@@ -129,7 +129,7 @@ def build_parser() -> argparse.ArgumentParser:
     """The ``crossdomain-kit`` argument parser (no heavy imports)."""
     from .models.backbones import backbone_names
     from .data.medmnist import medmnist_info, medmnist_names
-    from .workflows.pretraining import PretrainingPlan, pretrainable_backbones
+    from .workflows.pretraining_plan import PretrainingPlan, pretrainable_backbones
 
     parser = _Parser(
         prog=PROG, formatter_class=argparse.RawDescriptionHelpFormatter,

@@ -11,7 +11,8 @@ def test_importing_the_package_does_not_import_tensorflow():
             "crossdomain_kit.evaluation, crossdomain_kit.exercises.lesson01, "
             "crossdomain_kit.exercises.lesson02, crossdomain_kit.cli, crossdomain_kit.evaluation.reports, "
             "crossdomain_kit.data.user_data, crossdomain_kit.data.tinyimagenet, crossdomain_kit.workflows.plan, "
-            "crossdomain_kit.workflows.demo, crossdomain_kit.workflows.data_efficiency; "
+            "crossdomain_kit.workflows.demo, crossdomain_kit.workflows.data_efficiency, "
+            "crossdomain_kit.workflows.pretraining_plan; "
             "print('tensorflow' in sys.modules, 'keras' in sys.modules)")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.split() == ["False", "False"]

@@ -21,12 +21,15 @@ class EpochProgressBars(keras.callbacks.Callback):
     Args:
         label: what the bars say they are, e.g. ``"fine-tuning"`` (``"fine-tuning epoch 3"``).
         file: where the bars go (default: standard error, so results on stdout stay clean).
+        shown: the names of the metrics shown at an epoch's end, those in its logs
+            (default :data:`SHOWN_METRICS`: loss and AUC, on training and validation).
     """
 
-    def __init__(self, label: str, file=None):
+    def __init__(self, label: str, file=None, *, shown=SHOWN_METRICS):
         super().__init__()
         self.label = label
         self.file = sys.stderr if file is None else file
+        self.shown = tuple(shown)
         self.bar = None
 
     def on_epoch_begin(self, epoch, logs=None):
@@ -37,7 +40,7 @@ class EpochProgressBars(keras.callbacks.Callback):
         self.bar.update(1)
 
     def on_epoch_end(self, epoch, logs=None):
-        self.bar.set_postfix({k: f"{logs[k]:.3f}" for k in SHOWN_METRICS if k in (logs or {})})
+        self.bar.set_postfix({k: f"{logs[k]:.3f}" for k in self.shown if k in (logs or {})})
         self.bar.close()
 
     def on_train_end(self, logs=None):
