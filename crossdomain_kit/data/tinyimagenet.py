@@ -45,7 +45,7 @@ import numpy as np
 from tqdm.auto import tqdm
 
 from .. import _checks, config
-from .._files import sibling_temp_path
+from .._files import write_atomically
 from .download import DownloadError, download_file
 from .medmnist import _UNREADABLE, _checked_images
 
@@ -426,15 +426,14 @@ def convert_tinyimagenet(zip_path: str | os.PathLike, out_path: str | os.PathLik
                 arrays[f"{split}_images"] = images
                 arrays[f"{split}_labels"] = np.array([label for _, label in members], np.int16)
     out_path.parent.mkdir(parents=True, exist_ok=True)
-    temp = sibling_temp_path(out_path)
-    try:
+
+    def write(temp):
         with open(temp, "xb") as out:
             np.savez_compressed(out, **{key: arrays[key] for key in _KEYS})
             out.flush()
             os.fsync(out.fileno())
-        os.replace(temp, out_path)
-    finally:
-        temp.unlink(missing_ok=True)
+
+    write_atomically(out_path, write)
     return out_path
 
 

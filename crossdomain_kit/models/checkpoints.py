@@ -20,7 +20,7 @@ from pathlib import Path
 import keras
 
 from .. import _checks
-from .._files import sibling_temp_path
+from .._files import write_atomically
 from .classifier import _shown, base_of
 from .compiling import DiscriminativeOptimizer  # noqa: F401  (registered with Keras: saved optimizers load)
 from .weights import _brief
@@ -54,13 +54,7 @@ def save_classifier(model, path) -> Path:
     base_of(model)
     path = _checked_model_path(path, must_exist=False)
     path.parent.mkdir(parents=True, exist_ok=True)
-    partial = sibling_temp_path(path, suffix=".keras")  # Keras wants the .keras ending
-    try:
-        model.save(partial)
-        os.replace(partial, path)
-    finally:
-        if os.path.exists(partial):
-            os.remove(partial)
+    write_atomically(path, model.save, suffix=".keras")  # Keras wants the .keras ending
     return path
 
 
