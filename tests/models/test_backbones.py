@@ -92,12 +92,13 @@ def test_only_mobilenetv2_takes_a_width_multiplier():
     assert [name for name, spec in BACKBONES.items() if spec.takes_alpha] == ["mobilenetv2"]
 
 
-def test_every_keras_application_has_imagenet_weights_and_the_small_cnn_none():
+def test_every_keras_application_has_imagenet_weights_and_the_kit_cnns_only_shipped_ones():
     for name, spec in BACKBONES.items():
         imagenet = spec.weights_spec("imagenet")
         assert (imagenet is None) == (spec.application is None), name
         assert spec.weights_spec("imagenet21k") is None
-    assert get_backbone("small_cnn").weights == ()
+        assert all(w.packaged == (spec.application is None) for w in spec.weights), name
+    assert [w.name for w in get_backbone("small_cnn").weights] == ["tinyimagenet"]
 
 
 @pytest.mark.parametrize("name, shape, alpha, file", [

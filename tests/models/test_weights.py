@@ -148,3 +148,15 @@ def test_the_wide_small_cnn_doubles_the_filters():
     assert [base_of(m).get_layer(f"block{i}_conv").filters for m in (narrow, wide) for i in (1, 4)] == \
         [32, 128, 64, 256]
     assert wide.name == "small_cnn_wide_classifier"
+
+
+def test_the_shipped_tiny_imagenet_backbone_loads_by_name_and_its_card_names_its_hash():
+    from crossdomain_kit.models.backbones import get_backbone
+
+    spec = get_backbone("small_cnn").weights_spec("tinyimagenet")
+    assert spec.packaged and weights.sha256_of(weights.packaged_weights_file("small_cnn", "tinyimagenet")) \
+        == spec.file_hash
+    model = build_classifier("small_cnn", (28, 28, 1), "tinyimagenet", seed=0)
+    assert base_of(model).count_params() == 241_312
+    card = (weights.PRETRAINED_DIR / "small_cnn_tinyimagenet.md").read_text(encoding="utf-8")
+    assert spec.file_hash in card and "crossdomain-kit pretrain" in card and "non-commercial" in card
