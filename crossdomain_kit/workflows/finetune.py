@@ -36,6 +36,7 @@ from ..models.predict import backbone_of, predict_proba, scores_at_validation_th
 from ..training import TrainingResult, fine_tune, train_joint
 from .plan import THRESHOLD_METHOD, FineTunePlan
 
+
 @dataclass
 class FineTuneResult:
     """A model trained by :func:`run_fine_tune`, its validation-chosen threshold and how training went.

@@ -92,6 +92,9 @@ class FineTunePlan:
             _checks.positive(self.finetune_learning_rate, "finetune_learning_rate")
         if self.predict_batch_size is not None:
             _checks.positive_int(self.predict_batch_size, "predict_batch_size")
+        if self.class_weight is not None and not self.two_phase:
+            raise _checks.fail("`class_weight` applies to two-phase plans (head_epochs >= 1); a one-phase "
+                               "run trains on the data as they come.", "class_weight", self.class_weight)
 
     @classmethod
     def pretrained(cls, epochs: int, learning_rate: float = LEARNING_RATE, **settings) -> FineTunePlan:

@@ -36,6 +36,7 @@ def test_a_one_phase_plan_and_its_settings():
     ({"epochs": 2, "batch_size": 0}, "Received: batch_size=0"),
     ({"epochs": 2, "patience": 0}, "Received: patience=0"),
     ({"epochs": 2, "finetune_learning_rate": -1e-3}, "Received: finetune_learning_rate=-0.001"),
+    ({"epochs": 2, "class_weight": "balanced"}, "Received: class_weight='balanced'"),
 ])
 def test_a_bad_plan_is_refused_when_it_is_made(kwargs, received):
     with pytest.raises(ValueError, match=received):
