@@ -22,15 +22,13 @@ def _benchmark():
     return module
 
 
-def test_summary_means_spreads_and_goals():
+def test_summary_means_spreads_and_margin():
     summary = _benchmark().summarize([0.93, 0.95, 0.94], [0.85, 0.88, 0.86])
     assert summary["mean_transfer_auc"] == pytest.approx(0.94)
     assert summary["transfer_spread"] == pytest.approx(0.02)
     assert summary["scratch_spread"] == pytest.approx(0.03)
     assert summary["margin"] == pytest.approx(0.94 - 0.8633333)
-    assert summary["goals_met"] == {"mean_transfer_auc": True, "spread": True, "margin_over_scratch": True}
-    missed = _benchmark().summarize([0.88, 0.93], [0.88, 0.89])
-    assert missed["goals_met"] == {"mean_transfer_auc": False, "spread": False, "margin_over_scratch": False}
+    assert "goals_met" not in summary
 
 
 @pytest.mark.skipif(not all(p.is_file() for p in DATA), reason=f"{DATA} are not there")
@@ -40,7 +38,7 @@ def test_fast_run_prints_the_table_and_writes_the_json(tmp_path):
     run = subprocess.run([sys.executable, "benchmarks/transfer.py", "--seeds", "0", "--json", str(out)],
                          cwd=ROOT, env=env, capture_output=True, text=True, timeout=300)
     assert run.returncode == 0, run.stderr[-3000:]
-    assert "| spread (max − min) |" in run.stdout and "| MedMNIST v2: ResNet-18 (28), from scratch | | 0.901 |" in run.stdout
+    assert "No goals here" in run.stdout and "| spread (max − min) |" in run.stdout and "| MedMNIST v2: ResNet-18 (28), from scratch | | 0.901 |" in run.stdout
     result = json.loads(out.read_text())
     assert result["profile"] == "fast" and result["seeds"] == [0]
     assert len(result["transfer_auc"]) == 1 and len(result["scratch_auc"]) == 1
