@@ -31,7 +31,6 @@ from __future__ import annotations
 import argparse
 import contextlib
 import math
-import os
 import shlex
 import sys
 import textwrap
@@ -39,12 +38,14 @@ import warnings
 from pathlib import Path
 
 from . import __version__, config
+from .environment import import_tensorflow_quietly
 from .workflows.plan import (BATCH_SIZE, FINETUNE_LEARNING_RATE_FACTOR, HEAD_EPOCH_SHARE, LEARNING_RATE,
                              STEP_BUDGET, FineTunePlan, default_epochs)
 
 PROG = "crossdomain-kit"
 EXIT_OK, EXIT_ERROR, EXIT_USAGE, EXIT_INTERRUPTED = 0, 1, 2, 130
 DEMO_OUT = "crossdomain-demo"
+TF_COMMANDS = ("demo", "finetune", "evaluate", "predict", "pretrain")
 FREEZE_CHOICES = ("head", "all", "last_k:K", "from_layer:NAME")
 _EXPECTED = (ValueError, OSError, EOFError)  # data and model errors: no "--debug" hint needed
 
@@ -273,9 +274,10 @@ def main(argv=None) -> int:
         print(f"{PROG}: error: choose a command: demo, finetune, evaluate, predict, fetch or pretrain "
               f"(see '{PROG} --help')", file=sys.stderr)
         return EXIT_USAGE
-    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")  # TensorFlow's C++ log chatter
     try:
         with _one_line_warnings():
+            if args.command in TF_COMMANDS and not args.debug:  # no native log lines: an error is one line
+                import_tensorflow_quietly()
             args.run(args)
     except UsageError as error:
         if args.debug:

@@ -9,6 +9,8 @@ downloading anything.
 
 Importing this module does not import TensorFlow; :func:`environment_report`
 imports it only to look for a GPU (``check_gpu=True``).
+:func:`import_tensorflow_quietly` imports it without the start-up lines its
+C++ libraries write to the process's standard error (the command line uses it).
 
 Introduced in ``notebooks/00_start_here.ipynb``.
 """
@@ -31,6 +33,31 @@ _DISTRIBUTIONS = {  # package → the distribution names it is installed under, 
     "keras": ("keras", "keras-nightly"),
     "ipywidgets": ("ipywidgets",),
 }
+
+
+def import_tensorflow_quietly() -> None:
+    """Import TensorFlow without its native start-up lines on standard error.
+
+    TensorFlow's C++ libraries log through absl before Python can configure
+    anything (``WARNING: All log messages before absl::InitializeLog() ...``,
+    the oneDNN and CUDA notices), and ``TF_CPP_MIN_LOG_LEVEL`` does not reach
+    those: so file descriptor 2 points at ``os.devnull`` while TensorFlow is
+    imported, and ``TF_CPP_MIN_LOG_LEVEL=3`` (unless already set) silences
+    its later native messages. Python's own exceptions still come through.
+    Set ``TF_CPP_MIN_LOG_LEVEL`` yourself, or skip this call, to see them.
+    """
+    if "tensorflow" in sys.modules:
+        return
+    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
+    sys.stderr.flush()
+    saved, quiet = os.dup(2), os.open(os.devnull, os.O_WRONLY)
+    try:
+        os.dup2(quiet, 2)
+        import tensorflow  # noqa: F401  (imported for its side effect: loaded, quietly)
+    finally:
+        os.dup2(saved, 2)
+        os.close(saved)
+        os.close(quiet)
 
 
 @dataclass(frozen=True)

@@ -5,6 +5,7 @@ import hashlib
 import io
 import json
 import subprocess
+import os
 import sys
 from pathlib import Path
 
@@ -394,3 +395,16 @@ def test_pretrain_ctrl_c_exits_130_and_says_how_to_resume(tmp_path, monkeypatch)
     assert code == 130 and "Pretraining small_cnn" in out
     assert err == (f"crossdomain-kit: interrupted; the finished epochs are in {tmp_path / 'checkpoint'}: "
                    "run the same command to resume.\n")
+
+
+@pytest.mark.parametrize("argv", [
+    ["finetune", "--data", "{missing}", "--out", "{tmp}/out"],
+    ["evaluate", "{tmp}/missing.keras", "--data", "{missing}", "--out", "{tmp}/out"],
+])
+def test_an_error_in_a_tensorflow_command_is_one_line_on_stderr_without_native_log_lines(argv, tmp_path):
+    env = {k: v for k, v in os.environ.items() if k != "TF_CPP_MIN_LOG_LEVEL"}  # as a user's shell has it
+    args = [a.format(missing=tmp_path / "nope", tmp=tmp_path) for a in argv]
+    done = subprocess.run([sys.executable, "-m", "crossdomain_kit", *args], env=env, capture_output=True,
+                          text=True, timeout=120)
+    assert done.returncode == 1 and done.stdout == ""
+    assert done.stderr.count("\n") == 1 and done.stderr.startswith("crossdomain-kit: error: "), done.stderr
