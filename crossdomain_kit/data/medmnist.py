@@ -38,6 +38,7 @@ Introduced in ``notebooks/03_transfer_shifted_domains.ipynb``.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import zipfile
@@ -202,6 +203,32 @@ def medmnist_dataset_of(path: str | os.PathLike) -> tuple[str, int] | None:
     return None
 
 
+@contextlib.contextmanager
+def open_npz(path, bad: Callable[[str], Exception], expected: str = "") -> Iterator:
+    """Open a ``.npz`` archive without pickle, or fail through ``bad(problem)``.
+
+    Args:
+        path: the file.
+        bad: makes the exception for a problem (a phrase that follows the file name).
+        expected: what the archive should hold, added to the single-array message.
+
+    Yields:
+        The open ``NpzFile`` (closed, with its file, on leaving).
+
+    Raises:
+        What ``bad`` makes: the file is not a readable archive, or holds a single ``.npy`` array.
+    """
+    with open(path, "rb") as file:  # np.load leaves a file it opened itself open when it fails
+        try:
+            archive = np.load(file, allow_pickle=False)
+        except _UNREADABLE as err:
+            raise bad(f"is not a readable .npz archive (truncated or corrupt?): {err}") from err
+        if isinstance(archive, np.ndarray):
+            raise bad(f"holds a single .npy array, not an .npz archive{expected}")
+        with archive:
+            yield archive
+
+
 def iter_npz_splits(path: str | os.PathLike, splits: tuple[str, ...] = SPLITS, *,
                     optional: tuple[str, ...] = (),
                     bad: Callable[[str], Exception] | None = None
@@ -235,27 +262,19 @@ def iter_npz_splits(path: str | os.PathLike, splits: tuple[str, ...] = SPLITS, *
     if bad is None:
         def bad(problem: str) -> ValueError:
             return ValueError(f"{path} {problem}.")
-    with open(path, "rb") as file:  # np.load leaves a file it opened itself open when it fails
-        try:
-            archive = np.load(file, allow_pickle=False)
-        except _UNREADABLE as err:
-            raise bad(f"is not a readable .npz archive (truncated or corrupt?): {err}") from err
-        if isinstance(archive, np.ndarray):
-            raise bad("holds a single .npy array, not an .npz archive with "
-                      "train/val/test images and labels")
-        with archive:
-            for split in splits:
-                keys = (f"{split}_images", f"{split}_labels")
-                missing = [k for k in keys if k not in archive.files]
-                if missing and split in optional:
-                    continue
-                if missing:
-                    raise bad(f"lacks {' and '.join(missing)} (it holds {sorted(archive.files)})")
-                try:
-                    images, labels = archive[keys[0]], archive[keys[1]]
-                except _UNREADABLE as err:
-                    raise bad(f"is corrupt: reading {split} failed with {err}") from err
-                yield split, images, labels
+    with open_npz(path, bad, " with train/val/test images and labels") as archive:
+        for split in splits:
+            keys = (f"{split}_images", f"{split}_labels")
+            missing = [k for k in keys if k not in archive.files]
+            if missing and split in optional:
+                continue
+            if missing:
+                raise bad(f"lacks {' and '.join(missing)} (it holds {sorted(archive.files)})")
+            try:
+                images, labels = archive[keys[0]], archive[keys[1]]
+            except _UNREADABLE as err:
+                raise bad(f"is corrupt: reading {split} failed with {err}") from err
+            yield split, images, labels
 
 
 def _file_record(info: dict, size: int) -> dict:

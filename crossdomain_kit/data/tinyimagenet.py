@@ -47,7 +47,7 @@ from tqdm.auto import tqdm
 from .. import _checks, config
 from .._files import write_atomically
 from .download import DownloadError, download_file
-from .medmnist import _UNREADABLE, _checked_images
+from .medmnist import _UNREADABLE, _checked_images, open_npz
 
 _KEYS = ("train_images", "train_labels", "val_images", "val_labels", "class_ids", "class_names")
 _TRAIN_IMAGE = re.compile(r"train/(n\d+)/images/(n\d+)_(\d+)\.jpe?g", re.IGNORECASE)
@@ -315,23 +315,16 @@ def load_tinyimagenet(data_dir: str | os.PathLike | None = None, *, download: bo
 
 def _read_arrays(path: Path, bad) -> dict[str, np.ndarray]:
     """Every key of the converted file, read without pickle."""
-    with open(path, "rb") as file:  # np.load leaves a file it opened itself open when it fails
-        try:
-            archive = np.load(file, allow_pickle=False)
-        except _UNREADABLE as err:
-            raise bad(f"is not a readable .npz archive (truncated or corrupt?): {err}") from err
-        if isinstance(archive, np.ndarray):
-            raise bad("holds a single .npy array, not an .npz archive")
-        with archive:
-            missing = [key for key in _KEYS if key not in archive.files]
-            if missing:
-                raise bad(f"lacks {' and '.join(missing)} (it holds {sorted(archive.files)})")
-            arrays = {}
-            for key in _KEYS:
-                try:
-                    arrays[key] = archive[key]
-                except _UNREADABLE as err:  # a pickled (object) array lands here too
-                    raise bad(f"is corrupt or holds a pickled array: reading {key} failed with {err}") from err
+    with open_npz(path, bad) as archive:
+        missing = [key for key in _KEYS if key not in archive.files]
+        if missing:
+            raise bad(f"lacks {' and '.join(missing)} (it holds {sorted(archive.files)})")
+        arrays = {}
+        for key in _KEYS:
+            try:
+                arrays[key] = archive[key]
+            except _UNREADABLE as err:  # a pickled (object) array lands here too
+                raise bad(f"is corrupt or holds a pickled array: reading {key} failed with {err}") from err
     return arrays
 
 
