@@ -2,8 +2,9 @@
 
 Notebook kernels inherit this process's environment, so the settings below
 reach them too: the fast profile is on, the data directory points at the
-shared real datasets beside the checkout (unless you set your own), and
-TensorFlow's C++ log chatter is silenced.
+shared real datasets beside the checkout (unless you set your own), a
+developer's mirror and registry settings are dropped (tests that need them set
+their own), and TensorFlow's C++ log chatter is silenced.
 """
 
 import os
@@ -15,6 +16,8 @@ SHARED_DATASETS = ROOT.parent / "shared" / "datasets"
 os.environ.setdefault("CROSSDOMAIN_FAST", "1")
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 os.environ.setdefault("MPLBACKEND", "Agg")
+for _setting in ("CROSSDOMAIN_MIRROR_URL", "CROSSDOMAIN_REGISTRY"):
+    os.environ.pop(_setting, None)
 if SHARED_DATASETS.is_dir():
     os.environ.setdefault("CROSSDOMAIN_DATA_DIR", str(SHARED_DATASETS))
 

@@ -2,15 +2,21 @@
 
 Each path is routed to a small function that writes the answer (a file, an
 error status, a truncated body, a stall); the server counts requests per path.
-The ``http_server`` fixture starts it in a thread and stops it afterwards.
+The ``http_server`` fixture starts it in a thread and stops it afterwards;
+``running_server()`` does the same for a wider scope, and ``serve_folder``
+makes it a mirror of a folder's files.
 """
 
 from __future__ import annotations
 
 import collections
+import contextlib
 import http.server
+import shutil
 import socket
 import threading
+import urllib.parse
+from pathlib import Path
 
 import pytest
 
@@ -43,6 +49,26 @@ def send_body(handler, body: bytes, sent: int | None = None) -> None:
     handler.wfile.flush()
 
 
+def send_file(handler, path: Path) -> None:
+    """Answer 200 with the file's bytes, streamed."""
+    handler.send_response(200)
+    handler.send_header("Content-Type", "application/octet-stream")
+    handler.send_header("Content-Length", str(path.stat().st_size))
+    handler.end_headers()
+    with open(path, "rb") as file:
+        shutil.copyfileobj(file, handler.wfile)
+    handler.wfile.flush()
+
+
+def serve_folder(server: LocalServer, folder: Path, prefix: str = "/mirror") -> str:
+    """Serve every file at the top of ``folder`` as ``<prefix>/<name>``; return the mirror's base URL."""
+    for path in Path(folder).iterdir():
+        if path.is_file():
+            server.route(f"{prefix}/{urllib.parse.quote(path.name)}",
+                         lambda handler, hit, path=path: send_file(handler, path))
+    return server.url(prefix)
+
+
 def _handler_class(server: LocalServer):
     class Handler(http.server.BaseHTTPRequestHandler):
         local = server  # lets an answer reach the test server (e.g. its stop event)
@@ -69,9 +95,9 @@ class _QuietServer(http.server.ThreadingHTTPServer):
         pass  # a client that gave up (timeout test) breaks the pipe: expected
 
 
-@pytest.fixture
-def http_server():
-    """A started :class:`LocalServer`; stopped (stalled handlers released) after the test."""
+@contextlib.contextmanager
+def running_server():
+    """A started :class:`LocalServer`, stopped (stalled handlers released) on leaving."""
     httpd = _QuietServer(("127.0.0.1", 0), lambda *a: None)
     server = LocalServer(httpd.server_address[1])
     httpd.RequestHandlerClass = _handler_class(server)
@@ -84,6 +110,13 @@ def http_server():
         httpd.shutdown()
         httpd.server_close()
         thread.join(timeout=5)
+
+
+@pytest.fixture
+def http_server():
+    """A started :class:`LocalServer`; stopped (stalled handlers released) after the test."""
+    with running_server() as server:
+        yield server
 
 
 def unreachable_url(path: str = "/file.npz") -> str:

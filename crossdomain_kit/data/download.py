@@ -6,6 +6,13 @@ matched, so a failed, interrupted or corrupt download leaves the folder as it
 was: no partial file, and a file already at the destination is never
 overwritten by a failure. Only the standard library (``urllib``) is used.
 
+The registries (``registry/medmnist.json``, ``registry/tinyimagenet.json``)
+list each file's name, official URL and md5. :func:`load_registry` reads one
+(or its replacement in the folder named by ``CROSSDOMAIN_REGISTRY``) and
+checks it; :func:`download_url` is the address a registry file is fetched
+from: ``<mirror>/<file name>`` when ``CROSSDOMAIN_MIRROR_URL`` is set, else
+the official URL (see :mod:`crossdomain_kit.config`).
+
 Introduced in ``notebooks/03_transfer_shifted_domains.ipynb``.
 """
 
@@ -13,16 +20,20 @@ from __future__ import annotations
 
 import hashlib
 import http.client
+import json
 import os
 import re
 import time
 import urllib.error
+import urllib.parse
 import urllib.request
+from importlib import resources
 from pathlib import Path
+from typing import Callable
 
 from tqdm.auto import tqdm
 
-from .. import _checks
+from .. import _checks, config
 from .._files import sibling_temp_path
 
 USER_AGENT = "crossdomain-kit (+https://github.com/crossdomain-kit/crossdomain-kit)"
@@ -75,7 +86,9 @@ def download_file(url: str, destination: str | os.PathLike, md5: str | None = No
             the attempt counts as stalled.
         retries: extra attempts after the first one (0 = try once).
         backoff: base waiting time in seconds between attempts.
-        progress: show a tqdm progress bar (bytes received).
+        progress: show a tqdm progress bar (bytes received), labelled with
+            the file's name and the server it comes from (a mirror or the
+            official host).
 
     Returns:
         The destination as an absolute ``Path``.
@@ -156,8 +169,9 @@ def _stream(request: urllib.request.Request, out, destination: Path, timeout: fl
     with urllib.request.urlopen(request, timeout=timeout) as response:
         length = response.headers.get("Content-Length")
         expected = int(length) if length and length.isdigit() else None
-        with tqdm(total=expected, unit="B", unit_scale=True, unit_divisor=1024,
-                  desc=destination.name, disable=not progress, leave=False) as bar:
+        with tqdm(total=expected, unit="B", unit_scale=True, unit_divisor=1024, disable=not progress,
+                  desc=f"{destination.name} from {urllib.parse.urlsplit(request.full_url).netloc}",
+                  leave=False) as bar:
             while chunk := response.read(_CHUNK_BYTES):
                 out.write(chunk)
                 digest.update(chunk)
@@ -177,3 +191,113 @@ def _reason(err: BaseException) -> str:
     if isinstance(err, urllib.error.URLError):
         return f"network error: {err.reason}"
     return f"{type(err).__name__}: {err}"
+
+
+# --- registries and the mirror -----------------------------------------------------------------
+
+def download_url(file_name: str, url: str) -> str:
+    """The address a registry file is downloaded from: the mirror's, else the official one.
+
+    Args:
+        file_name: the file's name in the registry, e.g. ``"pneumoniamnist.npz"``.
+        url: its official URL in the registry.
+
+    Returns:
+        ``<mirror>/<file name>`` when ``CROSSDOMAIN_MIRROR_URL`` is set
+        (:func:`crossdomain_kit.config.mirror_url`), else ``url``.
+
+    Raises:
+        ValueError: the mirror setting is malformed.
+    """
+    mirror = config.mirror_url()
+    return url if mirror is None else f"{mirror}/{urllib.parse.quote(file_name)}"
+
+
+def mirror_advice(file_name: str, url: str) -> str:
+    """What to check when a download from the mirror failed; ``""`` without a mirror.
+
+    Args:
+        file_name: the file's name in the registry.
+        url: its official URL.
+
+    Returns:
+        A sentence naming the mirror setting, the checksum registry and the
+        official URL, to append to an error message.
+    """
+    mirror = config.mirror_url()
+    if mirror is None:
+        return ""
+    return (f"The address is the mirror's ({config.MIRROR_URL_ENV}={mirror!r}): check that the "
+            f"mirror holds {file_name}; a mirror whose files differ from the official ones needs "
+            f"their md5s in a registry folder named by {config.REGISTRY_ENV} (see "
+            f"crossdomain_kit.config); or unset {config.MIRROR_URL_ENV} to download from {url}.")
+
+
+def load_registry(file_name: str, check: Callable[[dict, Callable[[str], ValueError]], None]) -> dict:
+    """A registry, parsed and checked: the packaged file, or its replacement from ``CROSSDOMAIN_REGISTRY``.
+
+    Args:
+        file_name: ``"medmnist.json"`` or ``"tinyimagenet.json"``.
+        check: ``check(data, bad)`` raises ``bad(problem)`` for a registry
+            that is not in the expected format.
+
+    Returns:
+        A fresh dict (safe to modify).
+
+    Raises:
+        ValueError: the setting is malformed, or the file is not valid JSON
+            or not in the format (the message names the file, the problem
+            and, for a replacement, the setting).
+    """
+    path = config.registry_file(file_name)
+    if path is None:
+        text = (resources.files(__package__) / "registry" / file_name).read_text(encoding="utf-8")
+        where, fix = f"The packaged registry crossdomain_kit/data/registry/{file_name}", "Reinstall the kit."
+    else:
+        text = path.read_text(encoding="utf-8")
+        where = f"The registry {path}"
+        fix = (f"Fix it (the format is that of the packaged crossdomain_kit/data/registry/{file_name}) "
+               f"or unset {config.REGISTRY_ENV}. Received: "
+               f"{config.REGISTRY_ENV}={os.environ.get(config.REGISTRY_ENV)!r}")
+
+    def bad(problem: str) -> ValueError:
+        return ValueError(f"{where} {problem}. {fix}")
+
+    try:
+        data = json.loads(text)
+    except json.JSONDecodeError as err:
+        raise bad(f"is not valid JSON ({err})") from None
+    if not isinstance(data, dict):
+        raise bad(f"holds a JSON {type(data).__name__}, not an object")
+    check(data, bad)
+    return data
+
+
+def is_plain_file_name(name) -> bool:
+    """Whether ``name`` is a file name without a folder: no ``/``, ``\\`` or ``:``, not hidden, not empty."""
+    return isinstance(name, str) and bool(name) and not name.startswith(".") and not set(name) & set("/\\:")
+
+
+def check_file_record(record, key: str, bad: Callable[[str], ValueError]) -> None:
+    """Check a registry's ``{"file", "url", "md5"}`` record.
+
+    Args:
+        record: the parsed record.
+        key: where it is in the registry, for the message (e.g. ``datasets.breastmnist.files.28``).
+        bad: makes the error from a problem.
+
+    Raises:
+        What ``bad`` makes: the record is not an object, its ``file`` is not a
+            plain file name, its ``url`` not an http(s) URL or its ``md5`` not
+            32 hexadecimal characters.
+    """
+    if not isinstance(record, dict):
+        raise bad(f"has {key} that is not an object with file, url and md5")
+    name, url, md5 = record.get("file"), record.get("url"), record.get("md5")
+    if not is_plain_file_name(name):
+        raise bad(f"has {key}.file={name!r}; expected a plain file name such as 'breastmnist.npz'")
+    if not isinstance(url, str) or not url.lower().startswith(("http://", "https://")):
+        raise bad(f"has {key}.url={url!r}; expected an http:// or https:// URL")
+    if not isinstance(md5, str) or not _MD5.fullmatch(md5.lower()):
+        raise bad(f"has {key}.md5={md5!r}; expected 32 hexadecimal characters (checksums cannot be "
+                  "left out)")

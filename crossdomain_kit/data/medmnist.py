@@ -2,7 +2,9 @@
 
 The registry (``crossdomain_kit/data/registry/medmnist.json``, shipped with the
 package) lists, for each dataset and size 28/64/128/224, the official file
-name, Zenodo URL and md5, with the source, licence and citation.
+name, Zenodo URL and md5, with the source, licence and citation. A file
+``medmnist.json`` in the folder named by ``CROSSDOMAIN_REGISTRY`` replaces it
+(same format, checked on every read), e.g. to give a mirror's own md5s.
 
 Where files come from:
 
@@ -13,7 +15,9 @@ Where files come from:
   ``pneumoniamnist_28.npz``).
 * Otherwise, with ``download=True``, it downloads the official file into that
   folder (:func:`crossdomain_kit.data.download.download_file`: progress bar,
-  timeout, retries, md5 checked before the file appears, no partial files).
+  timeout, retries, md5 checked before the file appears, no partial files),
+  from ``<mirror>/<file name>`` when ``CROSSDOMAIN_MIRROR_URL`` names a local
+  mirror (:mod:`crossdomain_kit.config`), else from Zenodo.
 
 Checksum policy: the md5 is verified for every file the kit downloads. A file
 you put in the data folder yourself is *not* rejected for a different md5
@@ -39,11 +43,9 @@ Introduced in ``notebooks/03_transfer_shifted_domains.ipynb``.
 from __future__ import annotations
 
 import contextlib
-import json
 import os
 import zipfile
 import zlib
-from importlib import resources
 from pathlib import Path
 from typing import Callable, Iterator
 
@@ -51,7 +53,8 @@ import numpy as np
 
 from .. import _checks, config
 from .domains import SPLITS, Domain, DomainSplit
-from .download import DownloadError, download_file
+from .download import (DownloadError, check_file_record, download_file, download_url, load_registry,
+                       mirror_advice)
 
 _UNREADABLE = (ValueError, EOFError, zipfile.BadZipFile, zlib.error)
 
@@ -60,10 +63,31 @@ def medmnist_registry() -> dict:
     """The whole MedMNIST registry: ``{"source": ..., "datasets": {name: entry}}``.
 
     Returns:
-        A fresh dict parsed from the packaged JSON (safe to modify).
+        A fresh dict (safe to modify) parsed from the packaged JSON, or from
+        ``medmnist.json`` in the folder named by ``CROSSDOMAIN_REGISTRY``.
+
+    Raises:
+        ValueError: that setting is malformed, or the file is not a MedMNIST
+            registry (the message names the file and the problem).
     """
-    text = (resources.files(__package__) / "registry" / "medmnist.json").read_text(encoding="utf-8")
-    return json.loads(text)
+    return load_registry("medmnist.json", _check_registry)
+
+
+def medmnist_url(name: str, size: int = 28) -> str:
+    """The address a download of a MedMNIST file fetches: the mirror's when one is set, else Zenodo's.
+
+    Args:
+        name: a dataset name from :func:`medmnist_names`.
+        size: image side in pixels: 28, 64, 128 or 224.
+
+    Returns:
+        ``<mirror>/<file name>`` when ``CROSSDOMAIN_MIRROR_URL`` is set, else the registry's URL.
+
+    Raises:
+        ValueError: for an unknown ``name`` or ``size``, or a malformed setting.
+    """
+    record = _file_record(medmnist_info(name), size)
+    return download_url(record["file"], record["url"])
 
 
 def medmnist_names() -> tuple[str, ...]:
@@ -102,7 +126,8 @@ def fetch_medmnist(name: str, size: int = 28, data_dir: str | os.PathLike | None
         size: image side in pixels: 28, 64, 128 or 224.
         data_dir: folder to look in and download to; default
             :func:`crossdomain_kit.config.data_dir`.
-        download: download the official file when no local file is found.
+        download: download the official file (from the mirror, when
+            ``CROSSDOMAIN_MIRROR_URL`` is set) when no local file is found.
         timeout: seconds before a stalled connection counts as failed.
         retries: extra download attempts after a network failure.
         progress: show a download progress bar.
@@ -115,7 +140,8 @@ def fetch_medmnist(name: str, size: int = 28, data_dir: str | os.PathLike | None
         FileNotFoundError: no local file and ``download=False``; the message
             names the file, its URL and the folder to put it in.
         crossdomain_kit.data.download.DownloadError: the download failed (offline,
-            HTTP error, md5 mismatch); same information in the message.
+            HTTP error, md5 mismatch); same information in the message, and
+            the mirror setting when the URL was the mirror's.
     """
     info = medmnist_info(name)
     record = _file_record(info, size)
@@ -124,19 +150,21 @@ def fetch_medmnist(name: str, size: int = 28, data_dir: str | os.PathLike | None
     for candidate in candidates:
         if (folder / candidate).is_file():
             return folder / candidate
+    url = download_url(record["file"], record["url"])
     elsewhere = (f"point {config.DATA_DIR_ENV} (or data_dir=) at a folder that already "
                  f"holds {record['file']}.")
     if not download:
         raise FileNotFoundError(
             f"{info['title']} at {size} px is not in {folder} (looked for "
             f"{' and '.join(candidates)}). Call again with download=True, or download "
-            f"{record['url']} yourself and save it in {folder} as {record['file']}, or {elsewhere}")
+            f"{url} yourself and save it in {folder} as {record['file']}, or {elsewhere}")
     try:
-        return download_file(record["url"], folder / record["file"], record["md5"],
+        return download_file(url, folder / record["file"], record["md5"],
                              timeout=timeout, retries=retries, progress=progress)
     except DownloadError as err:
-        raise DownloadError(f"{err} Or {elsewhere}", err.url, err.destination,
-                            err.status) from err
+        advice = mirror_advice(record["file"], record["url"])
+        raise DownloadError(f"{err} {advice + ' ' if advice else ''}Or {elsewhere}", err.url,
+                            err.destination, err.status) from err
 
 
 def load_medmnist(name: str, size: int = 28, split: str = "train",
@@ -277,6 +305,39 @@ def iter_npz_splits(path: str | os.PathLike, splits: tuple[str, ...] = SPLITS, *
             yield split, images, labels
 
 
+def _check_registry(data: dict, bad) -> None:
+    """Raise ``bad(problem)`` unless ``data`` is a MedMNIST registry the loaders can use."""
+    datasets = data.get("datasets")
+    if not isinstance(datasets, dict) or not datasets:
+        raise bad("has no 'datasets' object naming at least one dataset")
+    for name, info in datasets.items():
+        where = f"datasets.{name}"
+        if name != name.lower() or not name:
+            raise bad(f"has the dataset name {name!r}; expected lower case, e.g. 'pneumoniamnist'")
+        if not isinstance(info, dict):
+            raise bad(f"has {where} that is not an object")
+        missing = [k for k in ("title", "licence", "class_names", "positive_official_label", "files")
+                   if k not in info]
+        if missing:
+            raise bad(f"has {where} without {', '.join(missing)}")
+        for key in ("title", "licence"):
+            if not isinstance(info[key], str) or not info[key]:
+                raise bad(f"has {where}.{key}={info[key]!r}; expected a non-empty string")
+        names = info["class_names"]
+        if not isinstance(names, list) or len(names) != 2 or not all(isinstance(n, str) and n for n in names):
+            raise bad(f"has {where}.class_names={names!r}; expected [negative name, positive name]")
+        if info["positive_official_label"] not in (0, 1) or isinstance(info["positive_official_label"], bool):
+            raise bad(f"has {where}.positive_official_label={info['positive_official_label']!r}; "
+                      "expected 0 or 1")
+        files = info["files"]
+        if not isinstance(files, dict) or not files:
+            raise bad(f"has {where}.files that is not an object of image sizes, e.g. {{\"28\": ...}}")
+        for size, record in files.items():
+            if not size.isdigit() or str(int(size)) != size or int(size) == 0:
+                raise bad(f"has the size {size!r} in {where}.files; expected a number of pixels, e.g. '28'")
+            check_file_record(record, f"{where}.files.{size}", bad)
+
+
 def _file_record(info: dict, size: int) -> dict:
     sizes = tuple(int(s) for s in info["files"])
     if isinstance(size, bool) or not isinstance(size, (int, np.integer)) or int(size) not in sizes:
@@ -292,12 +353,13 @@ def _local_names(name: str, size: int, record: dict) -> list[str]:
 def _read_splits(path: Path, name: str, size: int,
                  splits: tuple[str, ...]) -> dict[str, DomainSplit]:
     info = medmnist_info(name)
-    url = info["files"][str(int(size))]["url"]
+    record = info["files"][str(int(size))]
 
     def bad(problem: str) -> ValueError:
         return ValueError(
             f"The MedMNIST file {path} {problem}. Replace it with the official {info['title']} "
-            f"file (delete it and call fetch_medmnist({name!r}, {int(size)}), or download {url}).")
+            f"file (delete it and call fetch_medmnist({name!r}, {int(size)}), or download "
+            f"{download_url(record['file'], record['url'])}).")
 
     result = {}
     for split, images, labels in iter_npz_splits(path, splits, bad=bad):

@@ -9,14 +9,18 @@ JPEGs in ``tiny-imagenet-200.zip``. The kit uses them converted to grey
 ``tinyimagenet_grey32.npz``, with the keys ``train_images``, ``train_labels``,
 ``val_images``, ``val_labels``, ``class_ids`` (WordNet ids, sorted) and
 ``class_names``. The registry (``crossdomain_kit/data/registry/tinyimagenet.json``)
-records the official URL, md5, conversion, terms and citation.
+records the official URL, md5, conversion, terms and citation; a
+``tinyimagenet.json`` in the folder named by ``CROSSDOMAIN_REGISTRY`` replaces
+it (same format, checked on every read).
 
 Where the file comes from: :func:`load_tinyimagenet` looks in the data folder
 (``data_dir=``, else ``$CROSSDOMAIN_DATA_DIR``, else
 ``~/.crossdomain_kit/datasets``) for ``tinyimagenet_grey32.npz``; else for
 the official zip (which it converts); else, with ``download=True``, it
-downloads the zip (md5 checked before it appears), converts it
-(:func:`convert_tinyimagenet`, about a minute) and deletes the zip. A file
+downloads the zip (md5 checked before it appears; from ``<mirror>/<zip name>``
+when ``CROSSDOMAIN_MIRROR_URL`` names a local mirror, see
+:mod:`crossdomain_kit.config`), converts it (:func:`convert_tinyimagenet`,
+about a minute) and deletes the zip. A file
 with a different number of classes (a re-packed copy) is accepted; its
 contents are validated either way.
 
@@ -32,13 +36,11 @@ Introduced in ``notebooks/05_medical_imaging_finetune.ipynb``.
 from __future__ import annotations
 
 import io
-import json
 import os
 import re
 import zipfile
 import zlib
 from dataclasses import dataclass
-from importlib import resources
 from pathlib import Path
 
 import numpy as np
@@ -46,7 +48,8 @@ from tqdm.auto import tqdm
 
 from .. import _checks, config
 from .._files import write_atomically
-from .download import DownloadError, download_file
+from .download import (DownloadError, check_file_record, download_file, download_url, is_plain_file_name,
+                       load_registry, mirror_advice)
 from .medmnist import _UNREADABLE, _checked_images, open_npz
 
 _KEYS = ("train_images", "train_labels", "val_images", "val_labels", "class_ids", "class_names")
@@ -205,12 +208,35 @@ def tinyimagenet_info() -> dict:
     """The Tiny ImageNet registry entry: title, source, official zip, converted file, terms, citation.
 
     Returns:
-        A fresh dict parsed from the packaged JSON (safe to modify);
+        A fresh dict (safe to modify) parsed from the packaged JSON, or from
+        ``tinyimagenet.json`` in the folder named by ``CROSSDOMAIN_REGISTRY``;
         ``info["official"]`` holds the zip's ``file``, ``url`` and ``md5``,
         ``info["file"]`` the converted file's name.
+
+    Raises:
+        ValueError: that setting is malformed, or the file is not a Tiny
+            ImageNet registry (the message names the file and the problem).
     """
-    text = (resources.files(__package__) / "registry" / "tinyimagenet.json").read_text(encoding="utf-8")
-    return json.loads(text)
+    return load_registry("tinyimagenet.json", _check_registry)
+
+
+def _check_registry(data: dict, bad) -> None:
+    """Raise ``bad(problem)`` unless ``data`` is a Tiny ImageNet registry the loader can use."""
+    missing = [key for key in ("title", "file", "image_size", "note", "official") if key not in data]
+    if missing:
+        raise bad(f"lacks {', '.join(missing)}")
+    for key in ("title", "note"):
+        if not isinstance(data[key], str):
+            raise bad(f"has {key}={data[key]!r}; expected a string")
+    if not is_plain_file_name(data["file"]):
+        raise bad(f"has file={data['file']!r}; expected a plain file name such as 'tinyimagenet_grey32.npz'")
+    size = data["image_size"]
+    if isinstance(size, bool) or not isinstance(size, int) or size < 1:
+        raise bad(f"has image_size={size!r}; expected a positive number of pixels")
+    check_file_record(data["official"], "official", bad)
+    if not isinstance(data["official"].get("approx_size"), str):
+        raise bad(f"has official.approx_size={data['official'].get('approx_size')!r}; expected a "
+                  "string such as 'about 240 MB'")
 
 
 def fetch_tinyimagenet(data_dir: str | os.PathLike | None = None, *, download: bool = True,
@@ -224,7 +250,8 @@ def fetch_tinyimagenet(data_dir: str | os.PathLike | None = None, *, download: b
     Args:
         data_dir: folder to look in and download to; default
             :func:`crossdomain_kit.config.data_dir`.
-        download: download the official zip when neither file is there.
+        download: download the official zip (from the mirror, when
+            ``CROSSDOMAIN_MIRROR_URL`` is set) when neither file is there.
         timeout: seconds before a stalled connection counts as failed.
         retries: extra download attempts after a network failure.
         progress: show the download and conversion progress bars.
@@ -246,21 +273,23 @@ def fetch_tinyimagenet(data_dir: str | os.PathLike | None = None, *, download: b
         return path
     if archive.is_file():
         return convert_tinyimagenet(archive, path, size=info["image_size"], progress=progress)
+    url = download_url(official["file"], official["url"])
     elsewhere = (f"point {config.DATA_DIR_ENV} (or data_dir=) at a folder that already holds "
                  f"{info['file']}.")
     if not download:
         raise FileNotFoundError(
             f"{info['title']} is not in {folder} (looked for {info['file']} and {official['file']}). "
             f"Call again with download=True (or run `crossdomain-kit fetch tinyimagenet`), or download "
-            f"{official['url']} ({official['approx_size']}) yourself and save it in {folder} as "
+            f"{url} ({official['approx_size']}) yourself and save it in {folder} as "
             f"{official['file']} (the next load converts it), or {elsewhere}")
     try:
-        download_file(official["url"], archive, official["md5"], timeout=timeout, retries=retries,
-                      progress=progress)
+        download_file(url, archive, official["md5"], timeout=timeout, retries=retries, progress=progress)
     except DownloadError as err:
+        advice = mirror_advice(official["file"], official["url"])
         raise FileNotFoundError(f"{info['file']} is not in {folder} and downloading the official "
-                                f"{info['title']} release failed: {err} A zip saved as {archive} is "
-                                f"converted by the next load. Or {elsewhere}") from err
+                                f"{info['title']} release failed: {err} {advice + ' ' if advice else ''}"
+                                f"A zip saved as {archive} is converted by the next load. "
+                                f"Or {elsewhere}") from err
     converted = convert_tinyimagenet(archive, path, size=info["image_size"], progress=progress)
     archive.unlink()
     return converted
@@ -288,11 +317,12 @@ def load_tinyimagenet(data_dir: str | os.PathLike | None = None, *, download: bo
     """
     path = fetch_tinyimagenet(data_dir, download=download, progress=progress)
     info = tinyimagenet_info()
+    official = info["official"]
 
     def bad(problem: str) -> ValueError:
         return ValueError(
-            f"The Tiny ImageNet file {path} {problem}. Replace it: delete it and call "
-            f"load_tinyimagenet() to download and convert {info['official']['url']} again.")
+            f"The Tiny ImageNet file {path} {problem}. Replace it: delete it and call load_tinyimagenet() "
+            f"to download and convert {download_url(official['file'], official['url'])} again.")
 
     arrays = _read_arrays(path, bad)
     class_ids = _checked_names(arrays["class_ids"], "class_ids", None, bad)
@@ -398,8 +428,8 @@ def convert_tinyimagenet(zip_path: str | os.PathLike, out_path: str | os.PathLik
     official = tinyimagenet_info()["official"]
 
     def bad(problem: str) -> ValueError:
-        return ValueError(f"The Tiny ImageNet zip {zip_path} {problem}. Use the official release: "
-                          f"download {official['url']} (md5 {official['md5']}) again.")
+        return ValueError(f"The Tiny ImageNet zip {zip_path} {problem}. Use the official release: download "
+                          f"{download_url(official['file'], official['url'])} (md5 {official['md5']}) again.")
 
     try:
         archive = zipfile.ZipFile(zip_path)

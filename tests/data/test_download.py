@@ -1,10 +1,13 @@
 import hashlib
+import json
 import time
 
 import pytest
-from tests._http_server import http_server, send_body, unreachable_url  # noqa: F401  (fixture)
+from tests._http_server import http_server, send_body, serve_folder, unreachable_url  # noqa: F401  (fixture)
 
-from crossdomain_kit.data.download import DownloadError, download_file
+from crossdomain_kit import config
+from crossdomain_kit.data import download
+from crossdomain_kit.data.download import DownloadError, download_file, download_url, load_registry
 
 BODY = bytes(range(256)) * 400  # 100 KiB, several read chunks
 MD5 = hashlib.md5(BODY).hexdigest()
@@ -14,6 +17,13 @@ FAST = dict(timeout=0.5, backoff=0, progress=False)
 
 def _listing(folder):
     return sorted(p.name for p in folder.iterdir())
+
+
+@pytest.fixture(autouse=True)
+def _no_mirror_settings(monkeypatch):
+    """The official addresses and the packaged registries, whatever the shell has set."""
+    monkeypatch.delenv(config.MIRROR_URL_ENV, raising=False)
+    monkeypatch.delenv(config.REGISTRY_ENV, raising=False)
 
 
 def test_download_streams_to_a_new_folder_and_verifies_md5(http_server, tmp_path):
@@ -32,10 +42,16 @@ def test_a_successful_download_replaces_an_existing_file(http_server, tmp_path):
     assert target.read_bytes() == BODY and _listing(tmp_path) == ["data.npz"]
 
 
-def test_progress_bar_names_the_file(http_server, tmp_path, capsys):
+def test_progress_bar_names_the_file_and_the_server(http_server, tmp_path, capsys):
     url = http_server.route("/data.npz", lambda h, hit: send_body(h, BODY))
     download_file(url, tmp_path / "data.npz", timeout=0.5, backoff=0, progress=True)
-    assert "data.npz" in capsys.readouterr().err
+    assert f"data.npz from 127.0.0.1:{http_server.port}" in capsys.readouterr().err
+
+
+def test_no_progress_prints_nothing(http_server, tmp_path, capsys):
+    url = http_server.route("/data.npz", lambda h, hit: send_body(h, BODY))
+    download_file(url, tmp_path / "data.npz", **FAST)
+    assert capsys.readouterr() == ("", "")
 
 
 def _stall(handler, hit):
@@ -117,3 +133,90 @@ def test_bad_arguments_are_rejected_before_any_request(tmp_path, kwargs, match):
 def test_destination_must_not_be_a_folder(tmp_path):
     with pytest.raises(ValueError, match=r"not a folder"):
         download_file("http://127.0.0.1:9/f", tmp_path)
+
+
+# --- the mirror --------------------------------------------------------------------------------
+
+OFFICIAL = "https://zenodo.org/records/10519652/files/breastmnist.npz?download=1"
+
+
+def test_without_a_mirror_the_official_url_is_used():
+    assert download_url("breastmnist.npz", OFFICIAL) == OFFICIAL
+    assert download.mirror_advice("breastmnist.npz", OFFICIAL) == ""
+
+
+def test_a_mirror_serves_the_file_under_its_name(monkeypatch, http_server, tmp_path):
+    (tmp_path / "served").mkdir()
+    (tmp_path / "served" / "breastmnist.npz").write_bytes(BODY)
+    base = serve_folder(http_server, tmp_path / "served")
+    monkeypatch.setenv(config.MIRROR_URL_ENV, base + "/")
+    url = download_url("breastmnist.npz", OFFICIAL)
+    assert url == base + "/breastmnist.npz"
+    assert download_file(url, tmp_path / "data" / "breastmnist.npz", MD5, **FAST).read_bytes() == BODY
+    assert download_url("a b.npz", OFFICIAL) == base + "/a%20b.npz"
+    advice = download.mirror_advice("breastmnist.npz", OFFICIAL)
+    for part in (f"CROSSDOMAIN_MIRROR_URL='{base}'", "CROSSDOMAIN_REGISTRY", OFFICIAL):
+        assert part in advice
+
+
+def test_a_bad_mirror_is_refused_before_any_request(monkeypatch):
+    monkeypatch.setenv(config.MIRROR_URL_ENV, "ftp://mirror.example")
+    with pytest.raises(ValueError, match=r"Received: CROSSDOMAIN_MIRROR_URL='ftp://mirror.example'"):
+        download_url("breastmnist.npz", OFFICIAL)
+
+
+# --- registries --------------------------------------------------------------------------------
+
+def _check(data, bad):
+    if "files" not in data:
+        raise bad("lacks files")
+
+
+def test_the_packaged_registries_are_read_when_nothing_replaces_them():
+    from crossdomain_kit.data.medmnist import medmnist_registry
+    from crossdomain_kit.data.tinyimagenet import tinyimagenet_info
+    assert set(medmnist_registry()["datasets"]) == {"pneumoniamnist", "breastmnist"}
+    assert tinyimagenet_info()["official"]["md5"] == "90528d7ca1a48142e341f4ef8d21d0de"
+
+
+@pytest.mark.parametrize("text, problem", [
+    ("{not json", r"is not valid JSON"),
+    ("[1, 2]", r"holds a JSON list, not an object"),
+    ("{}", r"lacks files"),
+])
+def test_a_replacement_registry_that_is_not_one_is_refused(monkeypatch, tmp_path, text, problem):
+    (tmp_path / "medmnist.json").write_text(text)
+    monkeypatch.setenv(config.REGISTRY_ENV, str(tmp_path))
+    with pytest.raises(ValueError, match=problem) as info:
+        load_registry("medmnist.json", _check)
+    message = str(info.value)
+    assert str(tmp_path / "medmnist.json") in message and "unset CROSSDOMAIN_REGISTRY" in message
+    assert message.endswith(f"Received: CROSSDOMAIN_REGISTRY={str(tmp_path)!r}")
+
+
+def test_a_replacement_registry_is_read_at_every_call(monkeypatch, tmp_path):
+    monkeypatch.setenv(config.REGISTRY_ENV, str(tmp_path))
+    (tmp_path / "medmnist.json").write_text(json.dumps({"files": 1}))
+    assert load_registry("medmnist.json", _check) == {"files": 1}
+    (tmp_path / "medmnist.json").write_text(json.dumps({"files": 2}))
+    assert load_registry("medmnist.json", _check) == {"files": 2}
+
+
+GOOD = {"file": "breastmnist.npz", "url": OFFICIAL, "md5": MD5}
+
+
+@pytest.mark.parametrize("change, problem", [
+    ({"file": "../breastmnist.npz"}, r"x\.file='\.\./breastmnist\.npz'; expected a plain file name"),
+    ({"file": "sub/b.npz"}, r"expected a plain file name"),
+    ({"file": ".hidden.npz"}, r"expected a plain file name"),
+    ({"file": "C:b.npz"}, r"expected a plain file name"),
+    ({"url": "ftp://example.org/b.npz"}, r"x\.url='ftp://example\.org/b\.npz'; expected an http"),
+    ({"md5": None}, r"x\.md5=None; expected 32 hexadecimal characters \(checksums cannot be left out\)"),
+    ({"md5": "abc"}, r"x\.md5='abc'"),
+])
+def test_a_file_record_needs_a_plain_name_an_http_url_and_an_md5(change, problem):
+    download.check_file_record(GOOD, "x", ValueError)
+    with pytest.raises(ValueError, match=problem):
+        download.check_file_record({**GOOD, **change}, "x", ValueError)
+    with pytest.raises(ValueError, match=r"x that is not an object"):
+        download.check_file_record([GOOD], "x", ValueError)

@@ -1,12 +1,13 @@
 import hashlib
 import io
+import json
 import re
 import sys
 from pathlib import Path
 
 import numpy as np
 import pytest
-from tests._http_server import http_server, send_body, unreachable_url  # noqa: F401  (fixture)
+from tests._http_server import http_server, send_body, serve_folder, unreachable_url  # noqa: F401  (fixture)
 
 from crossdomain_kit import config
 from crossdomain_kit.data import medmnist
@@ -14,7 +15,7 @@ from crossdomain_kit.data.domains import SPLITS
 from crossdomain_kit.data.download import DownloadError
 from crossdomain_kit.data.medmnist import (fetch_medmnist, iter_npz_splits, load_medmnist,
                                       load_medmnist_domain, medmnist_dataset_of, medmnist_info,
-                                      medmnist_names, medmnist_registry)
+                                      medmnist_names, medmnist_registry, medmnist_url)
 
 # Split sizes and positive counts (kit labels: disease = 1) of the real 28 px files.
 REAL_COUNTS = {
@@ -25,6 +26,13 @@ REAL_COUNTS = {
 
 def _listing(folder):
     return sorted(p.name for p in Path(folder).iterdir())
+
+
+@pytest.fixture(autouse=True)
+def _no_mirror_settings(monkeypatch):
+    """The official addresses and the packaged registry, whatever the shell has set."""
+    monkeypatch.delenv(config.MIRROR_URL_ENV, raising=False)
+    monkeypatch.delenv(config.REGISTRY_ENV, raising=False)
 
 
 def _arrays(n=6, size=28, **overrides):
@@ -311,3 +319,113 @@ def test_the_registry_ships_with_the_package():
     package_data = pyproject["tool"]["setuptools"].get("package-data", {})
     assert "data/registry/*.json" in package_data.get("crossdomain_kit", []), (
         'pyproject.toml needs [tool.setuptools.package-data] crossdomain_kit = ["data/registry/*.json"]')
+
+
+# --- a local mirror and a registry with its checksums -------------------------------------------
+
+@pytest.fixture
+def mirror(http_server, tmp_path, monkeypatch):
+    """A mirror on 127.0.0.1 holding a re-packed breastmnist.npz (not the official md5), set as the mirror."""
+    served = tmp_path / "served"
+    served.mkdir()
+    body = _npz_bytes()
+    (served / "breastmnist.npz").write_bytes(body)
+    base = serve_folder(http_server, served)
+    monkeypatch.setenv(config.MIRROR_URL_ENV, base)
+    return base, hashlib.md5(body).hexdigest()
+
+
+def _registry_folder(folder, md5):
+    """A replacement registry: the packaged one with the mirror's md5 for breastmnist at 28 px."""
+    registry = medmnist_registry()
+    registry["datasets"]["breastmnist"]["files"]["28"]["md5"] = md5
+    folder.mkdir()
+    (folder / "medmnist.json").write_text(json.dumps(registry))
+    return folder
+
+
+def test_with_a_mirror_every_message_names_the_mirror_url(mirror, tmp_path):
+    base, _ = mirror
+    assert medmnist_url("breastmnist") == f"{base}/breastmnist.npz"
+    assert medmnist_url("pneumoniamnist", 64) == f"{base}/pneumoniamnist_64.npz"
+    with pytest.raises(FileNotFoundError, match=re.escape(f"download {base}/breastmnist.npz yourself")):
+        fetch_medmnist("breastmnist", data_dir=tmp_path / "data", download=False)
+
+
+def test_a_mirror_file_with_another_md5_is_refused_and_leaves_no_file(mirror, http_server, tmp_path):
+    base, _ = mirror
+    folder = tmp_path / "data"
+    official = medmnist_info("breastmnist")["files"]["28"]
+    with pytest.raises(DownloadError, match=rf"has md5 [0-9a-f]{{32}}, expected {official['md5']}") as info:
+        load_medmnist("breastmnist", data_dir=folder)
+    message = str(info.value)
+    assert info.value.url == f"{base}/breastmnist.npz" and info.value.url in message
+    for part in (f"CROSSDOMAIN_MIRROR_URL={base!r}", "CROSSDOMAIN_REGISTRY", official["url"]):
+        assert part in message
+    assert _listing(folder) == [] and http_server.hits["/mirror/breastmnist.npz"] == 1
+
+
+def test_a_registry_with_the_mirror_checksums_downloads_through_the_mirror(mirror, http_server, tmp_path,
+                                                                          monkeypatch):
+    base, md5 = mirror
+    monkeypatch.setenv(config.REGISTRY_ENV, str(_registry_folder(tmp_path / "registry", md5)))
+    assert medmnist_info("breastmnist")["files"]["28"]["md5"] == md5
+    folder = tmp_path / "data"
+    domain = load_medmnist_domain("breastmnist", data_dir=folder)
+    assert len(domain.test) == 6 and _listing(folder) == ["breastmnist.npz"]
+    load_medmnist("breastmnist", data_dir=folder)
+    assert http_server.hits["/mirror/breastmnist.npz"] == 1  # downloaded once, then read locally
+
+
+def test_a_mirror_without_the_file_says_so(mirror, tmp_path):
+    with pytest.raises(DownloadError, match=r"HTTP 404.*check that the mirror holds pneumoniamnist\.npz"):
+        fetch_medmnist("pneumoniamnist", data_dir=tmp_path / "data", progress=False)
+    assert not (tmp_path / "data").exists() or _listing(tmp_path / "data") == []
+
+
+def _broken(registry, change):
+    datasets = registry["datasets"]
+    breast = datasets["breastmnist"]
+    if change == "no datasets":
+        del registry["datasets"]
+    elif change == "upper-case name":
+        datasets["BreastMNIST"] = datasets.pop("breastmnist")
+    elif change == "no md5":
+        del breast["files"]["28"]["md5"]
+    elif change == "bad url":
+        breast["files"]["28"]["url"] = "zenodo.org/breastmnist.npz"
+    elif change == "path in file name":
+        breast["files"]["28"]["file"] = "../../breastmnist.npz"
+    elif change == "bad size":
+        breast["files"]["twenty-eight"] = breast["files"].pop("28")
+    elif change == "three class names":
+        breast["class_names"] = ["a", "b", "c"]
+    elif change == "positive label 2":
+        breast["positive_official_label"] = 2
+    elif change == "no licence":
+        del breast["licence"]
+    return registry
+
+
+@pytest.mark.parametrize("change, problem", [
+    ("no datasets", r"has no 'datasets' object"),
+    ("upper-case name", r"dataset name 'BreastMNIST'; expected lower case"),
+    ("no md5", r"datasets\.breastmnist\.files\.28\.md5=None; expected 32 hexadecimal"),
+    ("bad url", r"files\.28\.url='zenodo\.org/breastmnist\.npz'; expected an http"),
+    ("path in file name", r"files\.28\.file='\.\./\.\./breastmnist\.npz'; expected a plain file name"),
+    ("bad size", r"the size 'twenty-eight' in datasets\.breastmnist\.files"),
+    ("three class names", r"class_names=\['a', 'b', 'c'\]"),
+    ("positive label 2", r"positive_official_label=2; expected 0 or 1"),
+    ("no licence", r"datasets\.breastmnist without licence"),
+])
+def test_a_replacement_registry_is_checked_when_read(tmp_path, monkeypatch, change, problem):
+    folder = tmp_path / "registry"
+    folder.mkdir()
+    (folder / "medmnist.json").write_text(json.dumps(_broken(medmnist_registry(), change)))
+    monkeypatch.setenv(config.REGISTRY_ENV, str(folder))
+    with pytest.raises(ValueError, match=problem) as info:
+        load_medmnist("breastmnist", data_dir=tmp_path / "data", download=False)
+    message = str(info.value)
+    assert str(folder / "medmnist.json") in message and "unset CROSSDOMAIN_REGISTRY" in message
+    assert message.endswith(f"Received: CROSSDOMAIN_REGISTRY={str(folder)!r}")
+    assert not (tmp_path / "data").exists()

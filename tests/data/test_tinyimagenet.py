@@ -1,5 +1,6 @@
 import hashlib
 import io
+import json
 import re
 import subprocess
 import sys
@@ -9,7 +10,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 from PIL import Image
-from tests._http_server import http_server, send_body, unreachable_url  # noqa: F401  (fixture)
+from tests._http_server import http_server, send_body, serve_folder, unreachable_url  # noqa: F401  (fixture)
 
 from crossdomain_kit import config
 from crossdomain_kit.data import tinyimagenet
@@ -23,6 +24,13 @@ URL = "http://cs231n.stanford.edu/tiny-imagenet-200.zip"
 
 def _listing(folder):
     return sorted(p.name for p in Path(folder).iterdir())
+
+
+@pytest.fixture(autouse=True)
+def _no_mirror_settings(monkeypatch):
+    """The official address and the packaged registry, whatever the shell has set."""
+    monkeypatch.delenv(config.MIRROR_URL_ENV, raising=False)
+    monkeypatch.delenv(config.REGISTRY_ENV, raising=False)
 
 
 # --- a small release in the official layout ----------------------------------------------------------
@@ -347,6 +355,49 @@ def test_a_zip_in_the_data_folder_is_converted_and_kept(tmp_path, monkeypatch):
     data = load_tinyimagenet(tmp_path, download=False, progress=False)
     assert data.n_classes == 3 and len(data.train_labels) == 12
     assert _listing(tmp_path) == ["tiny-imagenet-200.zip", FILE]
+
+
+@pytest.mark.parametrize("md5_ok", [True, False], ids=["registry with the mirror's md5", "packaged md5"])
+def test_a_mirror_serves_the_zip_checked_against_the_registry(http_server, tmp_path, monkeypatch,  # noqa: F811
+                                                              md5_ok):
+    served = tmp_path / "served"
+    served.mkdir()
+    (served / "tiny-imagenet-200.zip").write_bytes(_zip_bytes())
+    base = serve_folder(http_server, served)
+    monkeypatch.setenv(config.MIRROR_URL_ENV, base)
+    if md5_ok:
+        info = tinyimagenet_info()
+        info["official"]["md5"] = hashlib.md5(_zip_bytes()).hexdigest()
+        (tmp_path / "registry").mkdir()
+        (tmp_path / "registry" / "tinyimagenet.json").write_text(json.dumps(info))
+        monkeypatch.setenv(config.REGISTRY_ENV, str(tmp_path / "registry"))
+    folder = tmp_path / "data"
+    if not md5_ok:
+        with pytest.raises(FileNotFoundError, match=r"expected 90528d7ca1a48142e341f4ef8d21d0de") as error:
+            load_tinyimagenet(folder, progress=False)
+        for part in (f"{base}/tiny-imagenet-200.zip", f"CROSSDOMAIN_MIRROR_URL={base!r}",
+                     "CROSSDOMAIN_REGISTRY", URL):
+            assert part in str(error.value)
+        assert _listing(folder) == []
+        return
+    assert load_tinyimagenet(folder, progress=False).n_classes == 3
+    assert _listing(folder) == [FILE] and http_server.hits["/mirror/tiny-imagenet-200.zip"] == 1
+
+
+@pytest.mark.parametrize("change, problem", [
+    (lambda info: info["official"].pop("md5"), r"official\.md5=None; expected 32 hexadecimal"),
+    (lambda info: info.update(file="../tiny.npz"), r"file='\.\./tiny\.npz'; expected a plain"),
+    (lambda info: info.update(image_size=0), r"image_size=0; expected a positive number"),
+    (lambda info: info.pop("note"), r"lacks note"),
+])
+def test_a_replacement_registry_is_checked_when_read(tmp_path, monkeypatch, change, problem):
+    info = tinyimagenet_info()
+    change(info)
+    (tmp_path / "tinyimagenet.json").write_text(json.dumps(info))
+    monkeypatch.setenv(config.REGISTRY_ENV, str(tmp_path))
+    with pytest.raises(ValueError, match=problem) as error:
+        fetch_tinyimagenet(tmp_path / "data", download=False)
+    assert str(error.value).endswith(f"Received: CROSSDOMAIN_REGISTRY={str(tmp_path)!r}")
 
 
 # --- the container -------------------------------------------------------------------------------------
