@@ -1,4 +1,4 @@
-"""Temporary names beside a destination, for writes that appear whole or not at all."""
+"""Temporary names beside a destination, for writes that appear whole or not at all, and whether it can be written."""
 
 from __future__ import annotations
 
@@ -34,3 +34,32 @@ def write_atomically(destination: Path, write, suffix: str = ".part") -> None:
         os.replace(temp, destination)
     finally:
         temp.unlink(missing_ok=True)
+
+
+def unwritable_reason(destination: Path) -> str | None:
+    """Why ``destination`` (a file or folder to create or replace) cannot be written, or None when it can.
+
+    The nearest existing folder above it must be a folder in which a new
+    entry can be made: a probe folder is created there and removed at once
+    (a real test, unlike ``os.access``: read-only file systems, ACLs and
+    network mounts answer it truthfully). Nothing is left behind.
+
+    Args:
+        destination: the path to create (missing folders above it included).
+
+    Returns:
+        A short reason naming the folder that is in the way, or None.
+    """
+    destination = Path(destination).expanduser().absolute()
+    ancestor = destination.parent
+    try:
+        while not ancestor.exists() and ancestor != ancestor.parent:
+            ancestor = ancestor.parent
+        if not ancestor.is_dir():
+            return f"{ancestor} is a file, not a folder"
+        probe = ancestor / f".{destination.name}.{uuid.uuid4().hex[:12]}.probe"
+        probe.mkdir()
+    except OSError as error:  # e.g. a folder above it that this user may not enter
+        return f"{ancestor} is not writable ({error.strerror or type(error).__name__})"
+    probe.rmdir()
+    return None

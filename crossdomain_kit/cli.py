@@ -13,10 +13,12 @@ student on a remote machine or a script in a course pipeline::
 Every command has ``--help`` with an example. Exit codes: 0 on success, 2 for
 a usage error (an unknown option, a value out of range, options that exclude
 each other), 1 for a data or model error (a missing or unreadable file, a
-folder with one class, a model that does not load, a failed download). An
-error is one line on stderr, ``crossdomain-kit: error: ...``; ``--debug``
-shows the traceback instead. Warnings are one line each, progress bars go to
-stderr, results to stdout.
+folder with one class, a model that does not load, a failed download, an
+``--out`` that cannot be written), 130 when Ctrl-C stops it (a stopped
+``finetune`` writes its report beside ``--out``, never over it). An error is
+one line on stderr, ``crossdomain-kit: error: ...``; ``--debug`` shows the
+traceback instead. Warnings are one line each, progress bars go to stderr,
+results to stdout.
 
 Building the parser imports neither TensorFlow nor matplotlib, so ``--help``
 is instant; each command imports what it needs when it runs.
@@ -39,8 +41,8 @@ from pathlib import Path
 
 from . import __version__, config
 from .environment import import_tensorflow_quietly
-from .workflows.plan import (BATCH_SIZE, FINETUNE_LEARNING_RATE_FACTOR, HEAD_EPOCH_SHARE, LEARNING_RATE,
-                             STEP_BUDGET, FineTunePlan, default_epochs)
+from .workflows.plan import BATCH_SIZE, FINETUNE_LEARNING_RATE_FACTOR, HEAD_EPOCH_SHARE, LEARNING_RATE, STEP_BUDGET
+from .workflows.preflight import OptionError
 
 PROG = "crossdomain-kit"
 EXIT_OK, EXIT_ERROR, EXIT_USAGE, EXIT_INTERRUPTED = 0, 1, 2, 130
@@ -169,8 +171,8 @@ def build_parser() -> argparse.ArgumentParser:
         "at 224 px on a GPU for images of 64 px or more; epochs from the number of training images. With --source, "
         "the model trained on the source domain is fine-tuned and evaluated before and after.")
     finetune.add_argument("--data", required=True, metavar="PATH", help="image folder or .npz file")
-    finetune.add_argument("--out", required=True, metavar="DIR", help="report folder (metrics.json, "
-                          "report.md, plots, model.keras)")
+    finetune.add_argument("--out", required=True, metavar="DIR", help="report folder (metrics.json, report.md, "
+                          "plots, model.keras); a run stopped by Ctrl-C goes to DIR.interrupted-<time> (exit 130)")
     finetune.add_argument("--source", metavar="MODEL", help="a .keras classifier trained on the source "
                           "domain (e.g. a demo's model.keras): fine-tune it, and evaluate it before")
     finetune.add_argument("--backbone", choices=backbone_names(), help="network to build (default: "
@@ -279,7 +281,7 @@ def main(argv=None) -> int:
             if args.command in TF_COMMANDS and not args.debug:  # no native log lines: an error is one line
                 import_tensorflow_quietly()
             args.run(args)
-    except UsageError as error:
+    except (UsageError, OptionError) as error:
         if args.debug:
             raise
         print(f"{PROG} {args.command}: error: {_one_line(error)} (see '{PROG} {args.command} --help')", file=sys.stderr)
@@ -313,36 +315,6 @@ def _load_data(args):
 
 # --- Training and evaluating: the kit's fine-tune workflow (crossdomain_kit.workflows) ---------------
 
-def _model_and_plan(args, domain):
-    """(model choice, model, fine-tune plan): the options left out filled in from the data and the machine."""
-    from .workflows.model_choice import build_with_fallback, choose_model, source_model_choice
-
-    if args.source:
-        from .models.checkpoints import load_classifier
-        model = load_classifier(args.source, compile=False)
-        choice = source_model_choice(model, f"source model {args.source}", backbone=args.backbone,
-                                     image_size=args.image_size)
-    else:
-        choice = choose_model(domain, backbone=args.backbone, image_size=args.image_size, weights=args.weights)
-        if args.freeze is not None and not choice.pretrained:
-            raise UsageError("--freeze needs pretrained weights (--source, or --weights imagenet|PATH); "
-                             "a random start trains all layers")
-        built, model = build_with_fallback(choice, domain, seed=args.seed, backbone_given=args.backbone is not None,
-                                           image_size=args.image_size, weights_given=args.weights is not None)
-        if built is not choice:  # default ImageNet weights could not be had
-            print(f"{PROG}: note: {built.notes[-1]}.", file=sys.stderr)
-        choice = built
-    epochs = args.epochs or config.pick(default=default_epochs(len(domain.train)), fast=2)
-    common = {"batch_size": args.batch_size or BATCH_SIZE, "learning_rate": args.lr or LEARNING_RATE}
-    share = float(sum(domain.train.labels)) / len(domain.train.labels)  # class weights when a class is under 40 %
-    if choice.pretrained:
-        plan = FineTunePlan.pretrained(epochs, unfreeze=args.freeze or "all",
-                                       class_weight="balanced" if min(share, 1 - share) < 0.4 else None, **common)
-    else:
-        plan = FineTunePlan(epochs=epochs, **common)
-    return choice, model, plan
-
-
 def _save_model(model):
     from .models.checkpoints import save_classifier
     return lambda path: save_classifier(model, path)
@@ -352,23 +324,31 @@ def _save_model(model):
 
 def _finetune(args) -> None:
     from .evaluation import compare_before_after
-    from .evaluation.reports import check_output_folder, write_report
+    from .evaluation.reports import write_report
     from .training import EpochProgressBars
     from .workflows.finetune import evaluate_model, run_fine_tune
+    from .workflows.model_choice import model_and_plan
+    from .workflows.preflight import check_model_file, check_model_options, check_report_folder, interrupted_run_folder
 
-    if args.source and args.weights:
-        raise UsageError("--source and --weights exclude each other: the source model brings its weights")
-    out = check_output_folder(args.out, [p for p in (args.data, args.source, args.weights)
-                                         if p and p not in ("imagenet", "none")])
+    check_model_options(backbone=args.backbone, image_size=args.image_size, weights=args.weights, source=args.source,
+                        freeze=args.freeze)
+    files = [(o, f) for o, f in (("--source", args.source), ("--weights", args.weights))
+             if f not in (None, "imagenet", "none")]
+    for option, file in files:
+        check_model_file(file, option)
+    out = check_report_folder(args.out, [args.data, *(file for _, file in files)])
     data = _load_data(args)
     print(data.describe())
     domain = data.domain
-    choice, model, plan = _model_and_plan(args, domain)
+    choice, model, plan = model_and_plan(domain, source=args.source, backbone=args.backbone, weights=args.weights,
+                                         freeze=args.freeze, image_size=args.image_size, epochs=args.epochs,
+                                         batch_size=args.batch_size, learning_rate=args.lr, seed=args.seed)
     print(choice.describe(), plan.describe())
     before = (evaluate_model(model, domain, "source model", batch_size=plan.batch_size, seed=args.seed)
               if args.source else None)
     label = "fine-tuning" if choice.pretrained else "training"
     run = run_fine_tune(model, domain, plan, seed=args.seed, callbacks=[EpochProgressBars(label)])
+    out = interrupted_run_folder(out, run.training) if run.training.interrupted else out  # never over --out
     after = run.report(domain, "fine-tuned" if choice.pretrained else "trained", seed=args.seed)
     print(after.report if before is None else
           compare_before_after(before.report, after.report, labels=(before.name, after.name)))
@@ -378,14 +358,19 @@ def _finetune(args) -> None:
     folder = write_report(out, f"Fine-tuning on {domain.name}", after, before, stages=[(label, run.training)],
                           context=context, files={"model.keras": _save_model(model)})
     print(f"Report: {folder}/report.md (metrics.json, plots, model.keras)")
+    if run.training.interrupted:
+        raise KeyboardInterrupt(f"the best epoch's model and its report are in {folder}; {args.out} was left as "
+                                "it was.")
 
 
 def _evaluate(args) -> None:
-    from .evaluation.reports import check_output_folder, write_report
+    from .evaluation.reports import write_report
     from .models.checkpoints import load_classifier
     from .workflows.finetune import evaluate_model
+    from .workflows.preflight import check_model_file, check_report_folder
 
-    out = check_output_folder(args.out, [args.model, args.data])
+    check_model_file(args.model)
+    out = check_report_folder(args.out, [args.model, args.data])
     model = load_classifier(args.model, compile=False)
     data = _load_data(args)
     print(data.describe())
@@ -416,8 +401,9 @@ def _threshold_and_names(model_path: Path, threshold):
 def _predict(args) -> None:
     from .models.predict import as_prediction_inputs, predict_labels
     from .models.checkpoints import load_classifier
+    from .workflows.preflight import check_model_file
 
-    model = load_classifier(args.model, compile=False)
+    model = load_classifier(check_model_file(args.model), compile=False)
     threshold, names = _threshold_and_names(Path(args.model), args.threshold)
     inputs = as_prediction_inputs(args.images)
     probabilities, labels = predict_labels(model, inputs, threshold, batch_size=args.batch_size)
@@ -443,10 +429,11 @@ def _fetch(args) -> None:
 
 def _pretrain(args) -> None:
     from .data.tinyimagenet import load_tinyimagenet
+    from .workflows.preflight import check_writable_output
     from .workflows.pretraining import PretrainingPlan, pretrain_backbone
 
     plan = PretrainingPlan(**{key: getattr(args, key) for key in ("backbone", "epochs", "batch_size", "learning_rate")})
-    out, data = Path(args.out), load_tinyimagenet(args.data_dir)
+    out, data = check_writable_output(args.out), load_tinyimagenet(args.data_dir)
     print(f"{data.describe()}\nPretraining {plan.describe()}")
     result = pretrain_backbone(data, plan, seed=args.seed, checkpoint_dir=out / "checkpoint")
     if result.interrupted:
@@ -460,38 +447,50 @@ def _pretrain(args) -> None:
 
 def _demo(args) -> None:
     from .evaluation import compare_before_after
-    from .evaluation.reports import check_output_folder, write_report
+    from .evaluation.reports import write_report
+    from .models.classifier import build_classifier
     from .training import EpochProgressBars
     from .workflows.demo import demo_domains
     from .workflows.finetune import evaluate_model
+    from .workflows.preflight import check_report_folder
     from .workflows.recipes import pretrain, transfer
 
-    out = check_output_folder(args.out)
+    out = check_report_folder(args.out)
     demo = demo_domains(args.data_dir, seed=args.seed, synthetic=args.synthetic)
     source, target = demo.source, demo.target
     print(demo.note)
-    print(f"1/2 Pretraining a small CNN on the source domain {source.name} ({len(source.train)} images).")
+    print(f"1/3 Pretraining a small CNN on the source domain {source.name} ({len(source.train)} images).")
     pretrained = pretrain(source, seed=args.seed, epochs=config.pick(default=8, fast=1),
                           callbacks=[EpochProgressBars("pretraining")])
     before = evaluate_model(pretrained.model, target, "source model", batch_size=64, seed=args.seed)
 
     # The kit's transfer recipe: a new head on the frozen backbone, then every layer, BatchNorm
     # included (the target's images come from another scanner, with other statistics).
-    print(f"2/2 Fine-tuning it on the target domain {target.name} ({len(target.train)} images).")
+    print(f"2/3 Fine-tuning it on the target domain {target.name} ({len(target.train)} images).")
     tuned = transfer(pretrained, target, seed=args.seed, callbacks=[EpochProgressBars("fine-tuning")])
     after = evaluate_model(tuned.model, target, "fine-tuned", batch_size=64, seed=args.seed)
 
+    print(f"3/3 The same fine-tuning from the kit's general backbone (Tiny ImageNet photographs) on {target.name}.")
+    general_start = build_classifier("small_cnn", tuned.model.input_shape[1:], weights="tinyimagenet", seed=args.seed)
+    general = transfer(general_start, target, seed=args.seed, callbacks=[EpochProgressBars("fine-tuning")])
+    general_eval = evaluate_model(general.model, target, "Tiny ImageNet start", batch_size=64, seed=args.seed)
+
     print(f"\nTest metrics on the target domain {target.name} (threshold chosen on its validation split):")
     print(compare_before_after(before.report, after.report, labels=(before.name, after.name)))
+    print(f"\nThe two pretrained starts, both fine-tuned on {target.name} (one seed: a demo, not a benchmark):")
+    print(compare_before_after(after.report, general_eval.report, labels=(f"{source.name} start", general_eval.name)))
     context = {"command": "demo", "source": source.name, "target": target.name,
                "settings": {"backbone": "small_cnn", "image_size": tuned.settings["image_size"], "seed": args.seed,
                             "profile": config.profile_name(), "pretraining": pretrained.settings,
-                            "fine_tuning": tuned.settings,
+                            "fine_tuning": tuned.settings, "general_start": general_eval.report.summary(),
                             "splits": {d.name: {s: len(x) for s, x in d.splits().items()} for d in (source, target)}}}
     folder = write_report(out, f"Transfer demo: {source.name} -> {target.name}", after, before,
                           stages=[(f"pretraining on {source.name}", pretrained.training),
-                                  (f"fine-tuning on {target.name}", tuned.training)],
-                          context=context, notes=[demo.note], files={"model.keras": _save_model(tuned.model)})
+                                  (f"fine-tuning on {target.name}", tuned.training),
+                                  (f"Tiny ImageNet start, fine-tuning on {target.name}", general.training)],
+                          context=context, files={"model.keras": _save_model(tuned.model)},
+                          notes=[demo.note, f"From the kit's Tiny ImageNet backbone, the same fine-tuning reached test "
+                                            f"AUC {general_eval.report.test.auc:.3f} (this model: {after.report.test.auc:.3f})."])
     print(f"\nReport: {folder}/report.md (metrics.json, plots, model.keras)")
 
 

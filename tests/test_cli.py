@@ -99,7 +99,12 @@ def test_demo_on_pneumoniamnist_to_breastmnist(demo):
     metrics = assert_report(folder, before=True)
     assert metrics["class_names"] == ["normal or benign", "malignant"]
     assert [row["metric"] for row in metrics["before_after"]][:2] == ["auc", "accuracy"]
-    assert set(metrics["training"]) == {"pretraining on pneumoniamnist", "fine-tuning on breastmnist"}
+    assert set(metrics["training"]) == {"pretraining on pneumoniamnist", "fine-tuning on breastmnist",
+                                        "Tiny ImageNet start, fine-tuning on breastmnist"}
+    assert "pneumoniamnist start  Tiny ImageNet start  change" in out  # the general backbone, fine-tuned alike
+    general = metrics["settings"]["general_start"]
+    assert 0 <= general["auc"] <= 1 and f"the same fine-tuning reached test AUC {general['auc']:.3f}" in (
+        folder / "report.md").read_text()
     assert (folder / "model.keras").stat().st_size > 0
     assert "epoch 1" in err  # progress bars on stderr
 
@@ -290,6 +295,12 @@ def bad_inputs(tmp_path_factory):
     (root / "broken.npz").write_bytes(b"PK\x03\x04 truncated")
     (root / "mine").mkdir()
     (root / "mine" / "thesis.txt").write_text("precious")
+    for split in ("train", "test"):  # this split holds class 0 only, the others both classes
+        np.savez(root / f"one_{split}.npz", **{f"{name}_{kind}": value for name, n in (("train", 40), ("val", 20),
+                                                                                      ("test", 20))
+                                               for kind, value in (("images", np.zeros((n, 8, 8), np.uint8)),
+                                                                   ("labels", np.zeros(n, int) if name == split
+                                                                    else np.arange(n) % 2))})
     return root
 
 
@@ -300,9 +311,28 @@ BAD = {
     "unknown backbone": (["finetune", "--data", "{root}/one", "--out", "{root}/out", "--backbone", "vgg16"],
                          2, "invalid choice: 'vgg16'"),
     "unreadable model": (["evaluate", "{root}/broken.keras", "--data", "{root}/one", "--out",
-                          "{root}/out"], 1, "Could not read the model file broken.keras"),
+                          "{root}/out"], 1, "MODEL: {root}/broken.keras exists but cannot be read as a .keras file "
+                                            "(a zip archive): it is truncated or another kind of file."),
     "unreadable model, predict": (["predict", "{root}/broken.keras", "{root}/one"], 1,
-                                  "Could not read the model file"),
+                                  "broken.keras exists but cannot be read as a .keras file"),
+    "unreadable source model": (["finetune", "--data", "{root}/scans", "--out", "{root}/out", "--source",
+                                 "{root}/broken.keras"], 1, "--source: {root}/broken.keras exists but cannot be read"),
+    "unreadable weights": (["finetune", "--data", "{root}/scans", "--out", "{root}/out", "--weights",
+                            "{root}/broken.keras"], 1, "--weights: {root}/broken.keras exists but cannot be read"),
+    "one class in train": (["finetune", "--data", "{root}/one_train.npz", "--out", "{root}/out"], 1,
+                           "one_train.npz: the train split holds one class only (class 0: 40, class 1: 0)"),
+    "one class in test": (["finetune", "--data", "{root}/one_test.npz", "--out", "{root}/out"], 1,
+                          "one_test.npz: the test split holds one class only (class 0: 20, class 1: 0)"),
+    "out under a file": (["finetune", "--data", "{root}/scans", "--out", "{root}/mine/thesis.txt/run"], 1,
+                         "Cannot write --out {root}/mine/thesis.txt/run: {root}/mine/thesis.txt is a file, not a "
+                         "folder. Choose another --out"),
+    "image size 1": (["finetune", "--data", "{root}/scans", "--out", "{root}/out", "--image-size", "1"], 2,
+                     "--image-size 1 is out of range: the backbones take 8 to 1024 px"),
+    "image size 100000": (["finetune", "--data", "{root}/scans", "--out", "{root}/out", "--image-size", "100000"], 2,
+                          "--image-size 100000 is out of range"),
+    "imagenet for the small CNN": (["finetune", "--data", "{root}/scans", "--out", "{root}/out", "--backbone",
+                                    "small_cnn", "--weights", "imagenet"], 2,
+                                   "--weights imagenet: small_cnn has no ImageNet weights"),
     "zero epochs": (["finetune", "--data", "{root}/one", "--out", "{root}/out", "--epochs", "0"], 2,
                     "argument --epochs: must be an integer >= 1, got '0'"),
     "bad freeze policy": (["finetune", "--data", "x", "--out", "y", "--freeze", "some"], 2,
@@ -329,13 +359,106 @@ def test_bad_input_gives_an_exit_code_and_one_clear_line(case, bad_inputs, scans
     code, out, err = run(*[a.format(root=bad_inputs) for a in argv])
     assert code == expected_code
     *before, last = err.strip().split("\n")
-    assert last.startswith("crossdomain-kit") and "error:" in last and message in last, err
+    assert last.startswith("crossdomain-kit") and "error:" in last and message.format(root=bad_inputs) in last, err
     # anything before it: progress bars and one-line warnings of the work done until then
     assert all("Checking images" in line or line.startswith("crossdomain-kit: warning:")
                for line in before), err
     assert "Traceback" not in err
     assert not (bad_inputs / "out").exists()
     assert [p.name for p in (bad_inputs / "mine").iterdir()] == ["thesis.txt"]
+
+
+@pytest.mark.parametrize("case", ["image size 1", "imagenet for the small CNN", "out under a file",
+                                  "unreadable weights"])
+def test_option_and_output_errors_come_before_the_images_are_read(case, bad_inputs, monkeypatch):
+    from crossdomain_kit.data import user_data
+
+    monkeypatch.setattr(user_data, "load_user_data", lambda *a, **k: pytest.fail("the data was read"))
+    argv = [a.format(root=bad_inputs) for a in BAD[case][0]]
+    assert run(*argv)[0] == BAD[case][1]
+
+
+def test_a_source_model_of_another_size_is_a_usage_error(finetuned, scans, tmp_path):
+    folder, _ = finetuned
+    code, out, err = run("finetune", "--data", scans, "--source", folder / "model.keras", "--image-size", "64",
+                         "--out", tmp_path / "run")
+    assert code == 2 and err.strip().split("\n")[-1].startswith("crossdomain-kit finetune: error: --image-size 64 "
+                                                                 "differs from the source model's input size 30")
+    assert not (tmp_path / "run").exists()
+
+
+def test_a_read_only_out_is_refused_before_any_work(scans, tmp_path):
+    locked = tmp_path / "locked"
+    locked.mkdir()
+    locked.chmod(0o500)
+    try:
+        if os.access(locked, os.W_OK):
+            pytest.skip("running as root: chmod does not stop writing (the 'out under a file' case covers root)")
+        code, out, err = run("finetune", "--data", scans, "--out", locked / "run")
+        assert code == 1 and out == "" and err.count("\n") == 1
+        assert err.startswith(f"crossdomain-kit: error: Cannot write --out {locked / 'run'}: {locked} is not "
+                              "writable (Permission denied). Choose another --out")
+        assert list(locked.iterdir()) == []
+    finally:
+        locked.chmod(0o700)
+
+
+# --- Ctrl-C during finetune: exit 130, never over an earlier report ------------------------------------
+
+def _toy_npz(path: Path) -> Path:
+    rng = np.random.default_rng(0)
+    arrays = {}
+    for split, n in (("train", 48), ("val", 24), ("test", 24)):
+        labels = np.arange(n) % 2
+        arrays[f"{split}_images"] = (rng.integers(0, 120, (n, 16, 16)) + 100 * labels[:, None, None]).astype(np.uint8)
+        arrays[f"{split}_labels"] = labels
+    np.savez(path, **arrays)
+    return path
+
+
+def _ctrl_c_at_epoch(monkeypatch, k: int):
+    """The finetune command's progress bars press Ctrl-C as epoch ``k`` (1-based) begins."""
+    import keras
+
+    from crossdomain_kit import training
+
+    class CtrlC(keras.callbacks.Callback):
+        def __init__(self, label):
+            super().__init__()
+
+        def on_epoch_begin(self, epoch, logs=None):
+            if epoch == k - 1:
+                raise KeyboardInterrupt
+
+    monkeypatch.setattr(training, "EpochProgressBars", CtrlC)
+
+
+def test_ctrl_c_during_finetune_exits_130_and_writes_a_new_folder_not_over_the_earlier_report(tmp_path, monkeypatch):
+    data, out = _toy_npz(tmp_path / "toy.npz"), tmp_path / "run"
+    assert run("finetune", "--data", data, "--out", out, "--epochs", "1")[0] == 0
+    earlier = {p.name: p.read_bytes() for p in out.iterdir()}
+    _ctrl_c_at_epoch(monkeypatch, 2)
+    code, stdout, err = run("finetune", "--data", data, "--out", out, "--epochs", "3")
+    assert code == 130 and "Training interrupted (Ctrl-C) in epoch 2" in stdout
+    assert {p.name: p.read_bytes() for p in out.iterdir()} == earlier  # the earlier report, untouched
+    [kept] = [p for p in tmp_path.iterdir() if p.name.startswith("run.interrupted-")]
+    assert sorted(p.name for p in tmp_path.iterdir()) == sorted(["toy.npz", "run", kept.name])  # no staging left
+    assert err == (f"crossdomain-kit: interrupted; the best epoch's model and its report are in {kept}; {out} was "
+                   "left as it was.\n")
+    report = (kept / "report.md").read_text()
+    assert "> Training was interrupted at epoch 2 (Ctrl-C): the model is that of epoch 1" in report
+    metrics = assert_report(kept)
+    assert metrics["training"]["training"]["interrupted"] is True and (kept / "model.keras").is_file()
+
+
+def test_ctrl_c_before_the_first_epoch_finished_writes_nothing(tmp_path, monkeypatch):
+    data = _toy_npz(tmp_path / "toy.npz")
+    _ctrl_c_at_epoch(monkeypatch, 1)
+    code, _, err = run("finetune", "--data", data, "--out", tmp_path / "run", "--epochs", "2")
+    assert code == 130
+    assert err == ("crossdomain-kit: interrupted; training was stopped before its first epoch finished; nothing "
+                   "was written.\n")
+    assert [p.name for p in tmp_path.iterdir()] == ["toy.npz"]
 
 
 def test_debug_shows_the_traceback(bad_inputs):

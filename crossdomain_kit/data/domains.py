@@ -1,7 +1,9 @@
 """Labelled domains: one split of one domain, a domain's splits, a transfer task.
 
 Labels are binary, 0 = negative and 1 = positive, and every split names both
-classes so that reports can say "pneumonia" rather than "1".
+classes so that reports can say "pneumonia" rather than "1". The checks a
+split must pass before training or predicting (both classes present, finite
+pixel values) live here too.
 
 Introduced in ``notebooks/03_transfer_shifted_domains.ipynb``.
 """
@@ -196,3 +198,56 @@ class TransferTask:
     def source(self) -> Domain:
         """The first (or only) source domain."""
         return self.sources[0]
+
+
+def check_both_classes(split: DomainSplit, *, where: str = "", carved: bool = False) -> None:
+    """Refuse a split that holds one class only: a binary classifier cannot learn or be scored on it.
+
+    Args:
+        split: the split to check.
+        where: the file or folder it came from, for the message.
+        carved: the split was carved out of train (the message says so).
+
+    Raises:
+        ValueError: naming the split, its class counts and the fix.
+    """
+    counts = split.class_counts()
+    missing = [name for name, n in counts.items() if n == 0]
+    if not missing:
+        return
+    origin = " (carved out of train)" if carved else ""
+    shown = ", ".join(f"{name}: {n}" for name, n in counts.items())
+    raise _checks.fail(
+        f"{where + ': ' if where else ''}the {split.split} split{origin} holds one class only ({shown}); "
+        f"training and scoring a binary classifier need images of both classes in train, val and test. "
+        f"Add images of {' and '.join(repr(m) for m in missing)} to {split.split}"
+        f"{' (or to train, which it is carved from)' if carved else ''}.",
+        f"{split.split}_class_counts", counts)
+
+
+def check_finite_images(images: np.ndarray, name: str = "images", files=None) -> None:
+    """Refuse images holding NaN or infinite pixel values (they would predict about 0.5, silently).
+
+    Args:
+        images: an array of images, the first axis indexing them.
+        name: how the message calls the array.
+        files: the images' file names, if any (named instead of indices).
+
+    Raises:
+        ValueError: saying how many values are not finite and in which images.
+    """
+    if not np.issubdtype(images.dtype, np.inexact) or len(images) == 0:
+        return  # integers are always finite
+    flat = images.reshape(len(images), -1)
+    step = max(1, 2**24 // max(1, flat.shape[1]))  # about 16 M values at a time: no mask as large as the images
+    counts = np.concatenate([np.count_nonzero(~np.isfinite(flat[i:i + step]), axis=1)
+                             for i in range(0, len(flat), step)])
+    if not counts.any():
+        return
+    which = np.flatnonzero(counts)
+    shown = [str(files[i]) for i in which[:5]] if files is not None else [str(i) for i in which[:5]]
+    more = f" and {len(which) - 5} more" if len(which) > 5 else ""
+    raise _checks.fail(
+        f"`{name}` must hold finite pixel values; {int(counts.sum())} value(s) are NaN or infinite, in "
+        f"{len(which)} image(s) ({'files' if files is not None else 'indices'} {', '.join(shown)}{more}). "
+        "Replace them (e.g. np.nan_to_num) or drop those images.", name, images)

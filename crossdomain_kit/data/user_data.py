@@ -11,8 +11,10 @@ Two layouts are read:
   is loaded as that dataset: validated, disease labelled 1. Any other .npz
   keeps its labels (1 is the positive class) and is called "class 0" vs "class 1".
 
-A missing ``val`` or ``test`` split is carved out of ``train``, about the
-asked-for share of each class: by patient in an image folder (whole patients
+Every split must hold both classes, and an .npz's images finite pixel
+values: both are checked before any training, naming the split and its
+class counts (or the images). A missing ``val`` or ``test`` split is carved
+out of ``train``, about the asked-for share of each class: by patient in an image folder (whole patients
 move, as in :func:`~crossdomain_kit.data.image_folder.kaggle_patient_id`), by
 image in a .npz. The same seed carves the same splits, so ``evaluate`` sees
 the test split that ``finetune`` held out.
@@ -32,7 +34,7 @@ from pathlib import Path
 import numpy as np
 
 from .. import config
-from .domains import SPLITS, Domain, DomainSplit
+from .domains import SPLITS, Domain, DomainSplit, check_both_classes, check_finite_images
 from .image_folder import VAL_FOLDER_NAMES, carve_groups, group_ids, kaggle_patient_id, load_image_folder
 from .medmnist import iter_npz_splits, load_medmnist_domain, medmnist_dataset_of
 
@@ -98,7 +100,9 @@ def load_user_data(path: str | os.PathLike, *, positive_class: str | None = None
         PositiveClassError: ``positive_class`` was given for a .npz.
         ValueError: ``path`` is neither a folder nor a .npz; the folder or file
             is not laid out as above or is unreadable (the message names it);
-            too few images or patients to carve a split.
+            a split holds one class only (the message names the split and its
+            class counts); an .npz holds NaN or infinite pixels; too few
+            images or patients to carve a split.
     """
     path = _find(path)
     if path.is_dir():
@@ -111,6 +115,8 @@ def load_user_data(path: str | os.PathLike, *, positive_class: str | None = None
         domain, carved, details = _npz_domain(path, seed, val_fraction, test_fraction)
     else:
         raise ValueError(f"{path} is neither a folder nor a .npz file. Pass {_LAYOUTS}.")
+    for split in domain.splits().values():
+        check_both_classes(split, where=str(path), carved=split.split in carved)
     description = {
         "path": str(path), **details, "class_names": list(domain.class_names),
         "positive_class": domain.class_names[1],
@@ -199,8 +205,14 @@ def _npz_domain(path: Path, seed: int, val_fraction: float, test_fraction: float
         if images.ndim not in (3, 4) or not np.issubdtype(images.dtype, np.number):
             raise ValueError(f"{path}: {split}_images must be numeric images shaped (n, height, width"
                              f"[, channels]); found {images.dtype} of shape {images.shape}.")
+        try:
+            check_finite_images(images, f"{split}_images")
+        except ValueError as error:
+            raise ValueError(f"{path}: {error}") from None
         splits[split] = DomainSplit(labels=labels, images=images, class_names=("class 0", "class 1"),
                                     domain=path.stem, split=split)
+        if split == "train":  # before carving: a one-class train is the problem, not too few images
+            check_both_classes(splits[split], where=str(path))
     carved = []
     for name, fraction in (("val", val_fraction), ("test", test_fraction)):
         if name not in splits:

@@ -18,7 +18,7 @@ import numpy as np
 
 from .. import _checks
 from .backbones import backbone_names, get_backbone
-from ..data.domains import DomainSplit
+from ..data.domains import DomainSplit, check_finite_images
 from ..evaluation import BinaryMetrics, binary_metrics, choose_threshold
 from ..data.image_folder import IMAGE_EXTENSIONS, unreadable_images
 from ..theory.losses import sigmoid
@@ -32,20 +32,36 @@ def backbone_of(model) -> str | None:
 
 
 def as_prediction_inputs(inputs) -> DomainSplit:
-    """Files, a folder, an array of images or a DomainSplit → an unlabelled DomainSplit."""
+    """Files, a folder, an array of images or a DomainSplit → an unlabelled DomainSplit.
+
+    Raises:
+        ValueError: for anything else, missing or unreadable files (named),
+            arrays not shaped as images, or images with NaN or infinite pixels
+            (how many values, which images).
+    """
     if isinstance(inputs, DomainSplit):
+        if inputs.images is not None:
+            check_finite_images(inputs.images, "inputs")
         return inputs
     if isinstance(inputs, (str, os.PathLike)):
         inputs = [inputs]
     if isinstance(inputs, np.ndarray):
         images = inputs[None] if inputs.ndim == 2 else inputs  # one grey image
-        if images.ndim not in (3, 4) or images.size == 0:
-            raise _checks.fail("`inputs` arrays must be images shaped (n, height, width[, channels]).",
+        if images.ndim not in (3, 4) or images.size == 0 or not np.issubdtype(images.dtype, np.number):
+            raise _checks.fail("`inputs` arrays must be numeric images shaped (n, height, width[, channels]).",
                                "inputs", inputs)
+        check_finite_images(images, "inputs")
         return DomainSplit(labels=np.zeros(len(images), np.int64), images=images, split="test",
                            domain="new images")
+    try:
+        items = list(inputs)
+    except TypeError:
+        items = None
+    if items is None or not all(isinstance(item, (str, os.PathLike)) for item in items):
+        raise _checks.fail("`inputs` must be an image path, a folder, a list of paths, an array of images "
+                           "or a DomainSplit.", "inputs", inputs)
     files = []
-    for item in inputs:
+    for item in items:
         path = Path(item).expanduser()
         if path.is_dir():
             files += sorted(str(p) for p in path.rglob("*")
@@ -84,7 +100,8 @@ def predict_proba(model, inputs, *, backbone: str | None = None, batch_size: int
         sorted) or of the array.
 
     Raises:
-        ValueError: for missing or unreadable files (all named), an unknown
+        ValueError: for missing or unreadable files (all named), images with
+            NaN or infinite pixels (how many values, which images), an unknown
             backbone, or a model without one output unit.
     """
     if model.output_shape[-1] != 1:

@@ -28,7 +28,7 @@ import keras
 import numpy as np
 
 from .. import _checks, config
-from ..data.domains import Domain, DomainSplit
+from ..data.domains import Domain, DomainSplit, check_both_classes
 from ..data.pipeline import make_pipeline
 from ..evaluation import BinaryMetrics, binary_metrics, evaluate_predictions
 from ..evaluation.reports import ModelEvaluation
@@ -122,6 +122,8 @@ def evaluate_model(model, domain: Domain, name: str, *, batch_size: int = 32, n_
     """
     if not isinstance(domain, Domain) or domain.val is None or domain.test is None:
         raise _checks.fail("`domain` must be a Domain with val and test splits.", "domain", domain)
+    for split in (domain.val, domain.test):
+        check_both_classes(split, where=f"domain {domain.name!r}")
     p_val = predict_proba(model, domain.val, batch_size=batch_size)
     p_test = predict_proba(model, domain.test, batch_size=batch_size)
     n_boot = config.pick(default=1000, fast=200) if n_boot is None else n_boot
@@ -163,7 +165,8 @@ def run_fine_tune(model, domain: Domain, plan: FineTunePlan, *, seed: int = 0, c
 
     Raises:
         ValueError: for a domain without a validation split, one class in
-            validation, a model that is not a kit classifier or a bad seed.
+            train or validation (before any training), a model that is not a
+            kit classifier or a bad seed.
 
     Introduced in ``notebooks/04_freezing_hyperparameters_lab.ipynb``.
     """
@@ -173,6 +176,8 @@ def run_fine_tune(model, domain: Domain, plan: FineTunePlan, *, seed: int = 0, c
     if not isinstance(plan, FineTunePlan):
         raise _checks.fail("`plan` must be a FineTunePlan.", "plan", plan)
     seed = _checks.seed(seed)
+    for split in (domain.train, domain.val):
+        check_both_classes(split, where=f"domain {domain.name!r}")
     train_ds, val_ds = _pipelines(model, domain, plan, seed)
     start_wall, start_cpu = time.perf_counter(), time.process_time()
     common = dict(base_learning_rate=plan.base_learning_rate, optimizer=plan.optimizer, patience=plan.patience,

@@ -1,7 +1,7 @@
 import numpy as np
 import pytest
 
-from crossdomain_kit.data.domains import Domain, DomainSplit, TransferTask
+from crossdomain_kit.data.domains import Domain, DomainSplit, TransferTask, check_both_classes, check_finite_images
 
 
 def _split(split="train", n=4, **kw):
@@ -86,3 +86,20 @@ def test_sample_is_seeded_ordered_and_without_repeats():
 def test_sample_rejects_bad_arguments(kwargs, match):
     with pytest.raises(ValueError, match=match):
         _split().sample(**kwargs)
+
+
+def test_a_carved_split_with_one_class_says_it_was_carved():
+    split = DomainSplit(labels=np.zeros(3, int), images=np.zeros((3, 4, 4)), split="val")
+    with pytest.raises(ValueError, match=r"^here: the val split \(carved out of train\) holds one class only.*"
+                                         r"\(or to train, which it is carved from\)"):
+        check_both_classes(split, where="here", carved=True)
+    check_both_classes(DomainSplit(labels=np.arange(4) % 2, images=np.zeros((4, 4, 4)), split="val"))
+
+
+def test_check_finite_images_names_files_and_counts_the_rest():
+    images = np.zeros((8, 2, 2))
+    images[:7, 0, 0] = np.nan
+    with pytest.raises(ValueError, match=r"7 value\(s\).*in 7 image\(s\) \(files f0, f1, f2, f3, f4 and 2 more\)"):
+        check_finite_images(images, "inputs", files=[f"f{i}" for i in range(8)])
+    check_finite_images(np.zeros((2, 2, 2), np.uint8))  # integers are always finite
+    check_finite_images(np.ones((2, 2, 2), np.float32))

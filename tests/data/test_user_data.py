@@ -10,8 +10,7 @@ from PIL import Image
 
 from crossdomain_kit import config
 from crossdomain_kit.data.image_folder import kaggle_patient_id
-from crossdomain_kit.data.user_data import (PositiveClassError, UserData, load_user_data,
-                                            native_image_size)
+from crossdomain_kit.data.user_data import PositiveClassError, UserData, load_user_data, native_image_size
 
 SHARED = config.data_dir()
 
@@ -243,6 +242,47 @@ def test_labels_other_than_0_and_1_are_refused(tmp_path):
     with pytest.raises(ValueError, match=r"only 0 and 1"):
         load_user_data(_npz(tmp_path / "mine.npz", test_images=np.zeros((6, 5, 5)),
                             test_labels=np.arange(6) % 3))
+
+
+# --- one class in a split, non-finite pixels: refused before any training -------------------------
+
+def _one_class_npz(path: Path, split: str) -> Path:
+    """Train 40, val 20, test 20 images; ``split`` holds class 0 only."""
+    arrays = {}
+    for name, n in (("train", 40), ("val", 20), ("test", 20)):
+        arrays[f"{name}_images"] = np.full((n, 8, 8), 7, np.uint8)
+        arrays[f"{name}_labels"] = np.zeros(n, int) if name == split else np.arange(n) % 2
+    np.savez(path, **arrays)
+    return path
+
+
+@pytest.mark.parametrize("split", ["train", "val", "test"])
+def test_a_split_with_one_class_is_refused_naming_the_split_and_its_counts(tmp_path, split):
+    path = _one_class_npz(tmp_path / "mine.npz", split)
+    n = {"train": 40, "val": 20, "test": 20}[split]
+    with pytest.raises(ValueError, match=rf"the {split} split holds one class only \(class 0: {n}, class 1: 0\).*"
+                                         rf"Add images of 'class 1' to {split}\. "
+                                         rf"Received: {split}_class_counts=\{{'class 0': {n}, 'class 1': 0\}}"
+                       ) as info:
+        load_user_data(path)
+    assert str(path) in str(info.value)
+
+
+def test_a_one_class_train_without_val_is_blamed_on_the_class_not_on_too_few_images(tmp_path):
+    np.savez(tmp_path / "mine.npz", train_images=np.zeros((40, 8, 8), np.uint8), train_labels=np.ones(40, int))
+    with pytest.raises(ValueError, match=r"the train split holds one class only \(class 0: 0, class 1: 40\)"):
+        load_user_data(tmp_path / "mine.npz")
+
+
+@pytest.mark.parametrize("bad", [np.nan, np.inf, -np.inf])
+def test_non_finite_pixels_in_an_npz_are_refused_naming_the_file_array_count_and_images(tmp_path, bad):
+    images = np.full((30, 8, 8), 0.5, np.float32)
+    images[3, 0, :2] = bad
+    images[17, 4, 4] = bad
+    np.savez(tmp_path / "mine.npz", train_images=images, train_labels=np.arange(30) % 2)
+    with pytest.raises(ValueError, match=r"mine\.npz: `train_images` must hold finite pixel values; 3 value\(s\) "
+                                         r"are NaN or infinite, in 2 image\(s\) \(indices 3, 17\).*Received: "):
+        load_user_data(tmp_path / "mine.npz")
 
 
 # --- paths --------------------------------------------------------------------------------------

@@ -71,6 +71,27 @@ def test_bad_inputs_are_named(model, tmp_path):
         predict_labels(model, np.zeros((1, 16, 16)), threshold=2)
 
 
+@pytest.mark.parametrize("bad", [np.nan, np.inf, -np.inf])
+def test_non_finite_pixels_are_refused_naming_how_many_and_which_images(model, bad):
+    images = np.full((5, 16, 16), 100.0)
+    images[1, 2, 3] = bad
+    images[4, :, 0] = bad
+    with pytest.raises(ValueError, match=r"`inputs` must hold finite pixel values; 17 value\(s\) are NaN or "
+                                         r"infinite, in 2 image\(s\) \(indices 1, 4\).*Received: inputs="):
+        predict_proba(model, images)
+    with pytest.raises(ValueError, match=r"1 value\(s\).*\(indices 0\)"):
+        predict_labels(model, images[1], threshold=0.5)  # one grey image
+    split = DomainSplit(labels=np.arange(5) % 2, images=images, split="test")
+    with pytest.raises(ValueError, match=r"in 2 image\(s\) \(indices 1, 4\)"):
+        scores_at_validation_threshold(model, split)
+
+
+@pytest.mark.parametrize("inputs", [42, [np.zeros((16, 16))], np.array([["a"]])])
+def test_inputs_that_are_neither_paths_nor_images_are_a_value_error(model, inputs):
+    with pytest.raises(ValueError, match=r"`inputs`.*Received: inputs="):
+        predict_proba(model, inputs)
+
+
 def _split(seed, n, split):
     rng = np.random.default_rng(seed)
     labels = np.arange(n) % 2

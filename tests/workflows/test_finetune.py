@@ -82,6 +82,31 @@ def test_run_refuses_what_it_cannot_train(domain):
         run_fine_tune(_model(), domain, {"epochs": 1})
 
 
+def _one_class(split):
+    return split.take(np.flatnonzero(split.labels == 0))
+
+
+@pytest.mark.parametrize("split", ["train", "val"])
+def test_run_refuses_a_one_class_split_before_any_training(domain, split, monkeypatch):
+    from dataclasses import replace
+
+    def no_training(*args, **kwargs):
+        raise AssertionError("trained on a one-class split")
+
+    monkeypatch.setattr(finetune, "train_joint", no_training)
+    one = replace(domain, **{split: _one_class(getattr(domain, split))})
+    with pytest.raises(ValueError, match=rf"domain '{domain.name}': the {split} split holds one class only"):
+        run_fine_tune(_model(), one, FineTunePlan(epochs=1))
+
+
+def test_evaluation_refuses_a_one_class_test_split_naming_it(domain):
+    from dataclasses import replace
+
+    one = replace(domain, test=_one_class(domain.test))
+    with pytest.raises(ValueError, match=r"the test split holds one class only \(.*: 0\).*Received: test_class_counts="):
+        evaluate_model(_model(), one, "model")
+
+
 # --- Every place that trains goes through it ---------------------------------------------------------
 
 @pytest.fixture
