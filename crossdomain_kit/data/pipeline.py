@@ -9,11 +9,18 @@ or from the synthetic generator) into batches a Keras model can ``fit`` on:
             batch → augment* → preprocess_input → prefetch
     arrays: shuffle* → batch → channels → resize → augment* → preprocess_input → prefetch
 
-(* training only). Grey, RGB, RGBA and palette files all decode to three
-channels first (alpha is dropped), then become the channels the model needs;
-images of any size are resized (bilinear with antialiasing, aspect ratio not
-kept, as ``image_dataset_from_directory`` does by default). Augmentation runs
-on 0–255 pixels, before the backbone's own ``preprocess_input``.
+(* training only; files are shuffled before decoding without the cache, after
+it with the cache). Every epoch (every pass over the dataset, as ``model.fit``
+makes one) takes the split in a new order; with a ``seed``, the order of epoch
+e depends on the seed and e alone, never on TensorFlow's global seed
+(``keras.utils.set_random_seed``), which ``Dataset.shuffle`` would mix in. The
+default augmentation is seeded the same way.
+
+Grey, RGB, RGBA and palette files all decode to three channels first (alpha
+is dropped), then become the channels the model needs; images of any size are
+resized (bilinear with antialiasing, aspect ratio not kept, as
+``image_dataset_from_directory`` does by default). Augmentation runs on 0–255
+pixels, before the backbone's own ``preprocess_input``.
 
 Without ``training`` the batches come in the split's order, so
 ``model.predict(dataset)`` lines up with ``split.labels``.
@@ -95,13 +102,16 @@ def make_pipeline(data, *, backbone: str | None = "resnet50", preprocess: Callab
             that the seed reproduces it (a few hundred 224-px images per
             second on two cores); to train faster on a GPU, pass False and
             make :func:`default_augmentation` the model's first layer.
-        seed: seed for shuffling and for the default augmentation (None: a
-            different order on every run).
+        seed: seed for shuffling and for the default augmentation; the same
+            seed gives the same order in each epoch, whatever ran before. None:
+            a different order on every run, unless TensorFlow's global seed
+            is set.
         cache: keep decoded, resized images in memory after the first epoch
             (files only: uint8, height × width × channels bytes per image;
             arrays are in memory already). With ``training``, the first batch
             then waits until every file is decoded once, so the whole split can
-            be shuffled.
+            be shuffled (it is cached as one array: for a moment, while the
+            array is assembled, it takes twice that memory).
 
     Returns:
         A dataset of ``(float32 images of shape (batch, height, width, channels),
@@ -130,27 +140,41 @@ def make_pipeline(data, *, backbone: str | None = "resnet50", preprocess: Callab
     seed = _checks.seed(seed, allow_none=True)
     augmentation = _augmentation(augment, seed) if training else None
 
-    labels = split.labels.astype(np.float32)[:, None]
+    labels = tf.constant(split.labels.astype(np.float32)[:, None])
     n = len(split)
+    orders = _epoch_orders(n, seed) if training else None
     if split.files is not None:
-        dataset = tf.data.Dataset.from_tensor_slices((list(split.files), labels))
-        if training and not cache:
-            dataset = dataset.shuffle(n, seed=seed, reshuffle_each_iteration=True)
-        dataset = dataset.map(lambda path, label: (_load_file(path, channels, size), label),
-                              num_parallel_calls=tf.data.AUTOTUNE)
+        files = tf.constant(split.files)
         if cache:
             _warn_if_cache_is_large(n * size[0] * size[1] * channels)
-            dataset = dataset.cache()
+        if training and cache:
+            # Every decoded image in one cached tensor, from which each epoch gathers its batches.
+            every_image = tf.data.Dataset.from_tensor_slices(files).map(
+                lambda path: _load_file(path, channels, size), num_parallel_calls=tf.data.AUTOTUNE)
+            every_image = every_image.batch(n).cache()
+            dataset = tf.data.Dataset.zip((every_image, orders)).flat_map(
+                lambda images, order: _gathered_batches(images, labels, order, batch_size))
+        else:
             if training:
-                dataset = dataset.shuffle(n, seed=seed, reshuffle_each_iteration=True)
-        dataset = dataset.batch(batch_size)
+                dataset = orders.unbatch().map(lambda i: (tf.gather(files, i), tf.gather(labels, i)))
+            else:
+                dataset = tf.data.Dataset.from_tensor_slices((files, labels))
+            dataset = dataset.map(lambda path, y: (_load_file(path, channels, size), y),
+                                  num_parallel_calls=tf.data.AUTOTUNE)
+            if cache:
+                dataset = dataset.cache()
+            dataset = dataset.batch(batch_size)
     else:
-        dataset = tf.data.Dataset.from_tensor_slices((_array_images(split.images), labels))
+        images = tf.convert_to_tensor(_array_images(split.images))
         if training:
-            dataset = dataset.shuffle(n, seed=seed, reshuffle_each_iteration=True)
-        dataset = dataset.batch(batch_size).map(
-            lambda images, y: (_resize(_to_channels(images, channels), size), y),
-            num_parallel_calls=tf.data.AUTOTUNE)
+            dataset = orders.flat_map(lambda order: _gathered_batches(images, labels, order, batch_size))
+        else:
+            dataset = tf.data.Dataset.from_tensor_slices((images, labels)).batch(batch_size)
+        dataset = dataset.map(lambda images, y: (_resize(_to_channels(images, channels), size), y),
+                              num_parallel_calls=tf.data.AUTOTUNE)
+
+    if training:  # the permutations hide the number of batches from tf.data (and Keras's progress bar)
+        dataset = dataset.apply(tf.data.experimental.assert_cardinality(-(-n // batch_size)))
 
     def finish(images, y):
         images = tf.cast(images, tf.float32)
@@ -219,6 +243,43 @@ def _augmentation(augment, seed) -> Callable | None:
     if callable(augment):
         return augment
     raise _checks.fail("`augment` must be True, False or a layer/function of a batch.", "augment", augment)
+
+
+def _epoch_orders(n: int, seed: int | None) -> tf.data.Dataset:
+    """A dataset of one permutation of ``range(n)``, a new one each time it is iterated.
+
+    Iteration e (of this dataset or of any built on it: ``model.fit`` iterates
+    once per epoch) gets ``stateless_shuffle(range(n), seed=[seed, e])``, so a
+    seeded order depends on the seed and e alone. ``Dataset.shuffle`` would
+    also mix in TensorFlow's global seed, as it was when the dataset was built.
+
+    Args:
+        n: number of items.
+        seed: an integer >= 0, or None for one drawn from TensorFlow's global
+            random generator (random unless ``tf.random.set_seed`` was called).
+
+    Returns:
+        A dataset of one int64 vector of length n.
+    """
+    if seed is None:
+        seed = int(tf.random.uniform((), maxval=tf.int64.max, dtype=tf.int64))
+    seed = tf.constant(seed % 2**63, tf.int64)
+    # tf.data functions run on the CPU: keep the counter there rather than on a GPU.
+    with tf.device("/CPU:0"):
+        epoch = tf.Variable(-1, dtype=tf.int64, trainable=False, name="epoch")
+
+    def order(_):
+        return tf.random.experimental.stateless_shuffle(
+            tf.range(n, dtype=tf.int64), seed=tf.stack([seed, epoch.assign_add(1)]), alg="philox")
+
+    return tf.data.Dataset.range(1).map(order)
+
+
+def _gathered_batches(images, labels, order, batch_size: int) -> tf.data.Dataset:
+    """Batches of ``(images[i], labels[i])`` for the indices i in ``order``, in that order."""
+    return tf.data.Dataset.from_tensor_slices(order).batch(batch_size).map(
+        lambda index: (tf.gather(images, index), tf.gather(labels, index)),
+        num_parallel_calls=tf.data.AUTOTUNE)
 
 
 def _array_images(images: np.ndarray) -> np.ndarray:

@@ -181,19 +181,32 @@ class DataEfficiency:
         """:func:`transfer_gain` per label count (arrays of shape (n_counts,))."""
         return transfer_gain(self.transfer_auc, self.scratch_auc)
 
+    def seeds_better(self) -> np.ndarray:
+        """How many seeds gave transfer a higher test AUC than scratch, per label count.
+
+        Returns:
+            Integers of shape (n_counts,), each between 0 and ``len(seeds)``
+            (a tie counts for neither).
+
+        Introduced in ``notebooks/03_transfer_shifted_domains.ipynb``.
+        """
+        return np.sum(self.transfer_auc > self.scratch_auc, axis=1)
+
     def curves(self) -> dict[str, np.ndarray]:
         """``{"transfer": ..., "scratch": ...}``, each (n_counts, n_seeds), for
         :func:`crossdomain_kit.plots.plot_data_efficiency`."""
         return {"transfer": self.transfer_auc, "scratch": self.scratch_auc}
 
     def table(self) -> Table:
-        """Mean AUC of both, and the gain's mean and range, per label count."""
-        t, s, g = over_seeds(self.transfer_auc), over_seeds(self.scratch_auc), self.gain()
-        rows = tuple((int(n), t.mean[i], s.mean[i], g.mean[i], g.low[i], g.high[i])
+        """Mean AUC of both, the gain's mean and range, and the seeds where transfer won, per label count."""
+        t, s = over_seeds(self.transfer_auc), over_seeds(self.scratch_auc)
+        g, better = self.gain(), self.seeds_better()
+        rows = tuple((int(n), t.mean[i], s.mean[i], g.mean[i], g.low[i], g.high[i],
+                      f"{better[i]} of {len(self.seeds)}")
                      for i, n in enumerate(self.label_counts))
         return Table(columns=("target labels", "transfer AUC", "scratch AUC", "gain", "gain min",
-                              "gain max"),
-                     rows=rows, formats=("d", ".3f", ".3f", "+.3f", "+.3f", "+.3f"))
+                              "gain max", "seeds better"),
+                     rows=rows, formats=("d", ".3f", ".3f", "+.3f", "+.3f", "+.3f", ""))
 
 
 def transfer_vs_scratch(pretrained, target_domain: Domain, label_counts, seeds=(0, 1, 2), *,

@@ -78,6 +78,85 @@ def test_training_shuffles_reproducibly_by_seed(file_split, cache):
     assert sorted(first[0]) == list(range(6)) and first[0] != first[1]  # every epoch is reshuffled
 
 
+@pytest.fixture
+def unset_global_seed():
+    """TensorFlow's global seed unset, as in a fresh process, before and after the test."""
+    tf.random.set_seed(None)
+    yield
+    tf.random.set_seed(None)
+
+
+def _numbered(source, tmp_path):
+    """Twelve 4x4 grey images, image i of pixel value 20 i and label i % 2, as arrays or files."""
+    images, labels = np.stack([np.full((4, 4), 20 * i, np.uint8) for i in range(12)]), np.arange(12) % 2
+    if source == "arrays":
+        return images, labels
+    files = []
+    for i, image in enumerate(images):
+        files.append(tmp_path / f"{i}.png")
+        Image.fromarray(image).save(files[-1])
+    return DomainSplit(labels=labels, files=files, class_names=("a", "b"))
+
+
+def _epoch_orders(dataset, n_epochs=3):
+    """The image numbers of each of ``n_epochs`` passes over ``dataset``; checks the labels follow."""
+    orders = []
+    for _ in range(n_epochs):
+        x, y = _collect(dataset)
+        index = np.round(x.mean(axis=(1, 2, 3)) / 20).astype(int)
+        np.testing.assert_array_equal(y[:, 0], index % 2)
+        orders.append(tuple(index))
+    return orders
+
+
+SOURCES = [("arrays", True), ("files", True), ("files", False)]
+
+
+@pytest.mark.usefixtures("unset_global_seed")
+@pytest.mark.parametrize("source, cache", SOURCES)
+def test_a_seeded_order_ignores_the_global_seed(tmp_path, source, cache):
+    data = _numbered(source, tmp_path)
+
+    def orders(seed, global_seed):
+        if global_seed is not None:
+            keras.utils.set_random_seed(global_seed)  # as the kit's trainers do
+        dataset = make_pipeline(data, training=True, augment=False, seed=seed, cache=cache, image_size=4,
+                                channels=1, batch_size=5, **IDENTITY)
+        assert dataset.cardinality() == 3
+        tf.random.set_seed(None if global_seed is None else global_seed + 1)  # after construction too
+        return _epoch_orders(dataset)
+
+    first = orders(3, None)
+    assert all(sorted(order) == list(range(12)) for order in first)
+    assert len(set(first)) == 3  # every epoch is reshuffled
+    assert orders(3, 123) == first == orders(3, 7)
+    assert all(a != b for a, b in zip(orders(4, 123), first))
+
+
+@pytest.mark.usefixtures("unset_global_seed")
+def test_the_order_does_not_depend_on_where_the_images_are(tmp_path):
+    kwargs = dict(training=True, augment=False, seed=5, image_size=4, channels=1, batch_size=5, **IDENTITY)
+    orders = {tuple(_epoch_orders(make_pipeline(_numbered(source, tmp_path), cache=cache, **kwargs), 2))
+              for source, cache in SOURCES}
+    assert len(orders) == 1
+
+
+@pytest.mark.usefixtures("unset_global_seed")
+def test_without_a_seed_the_order_is_random_or_follows_the_global_seed(tmp_path):
+    data = _numbered("arrays", tmp_path)
+
+    def orders(global_seed=None):
+        if global_seed is not None:
+            tf.random.set_seed(global_seed)
+        return _epoch_orders(make_pipeline(data, training=True, augment=False, seed=None, image_size=4,
+                                           channels=1, batch_size=5, **IDENTITY), 2)
+
+    unseeded = orders()
+    assert all(sorted(order) == list(range(12)) for order in unseeded) and unseeded[0] != unseeded[1]
+    assert orders() != unseeded
+    assert orders(11) == orders(11)
+
+
 def test_labels_follow_their_images_when_shuffled():
     images = np.stack([np.full((4, 4), 10 * i, np.uint8) for i in range(20)])
     labels = (np.arange(20) % 3 == 0).astype(int)
@@ -102,6 +181,25 @@ def test_augmentation_is_training_only_and_seeded():
     assert 0 <= augmented.min() and augmented.max() <= 255
     np.testing.assert_array_equal(augmented, run(True))
     assert not np.array_equal(augmented, run(True, seed=5))
+
+
+@pytest.mark.usefixtures("unset_global_seed")
+def test_augmentation_ignores_the_global_seed():
+    one = np.random.default_rng(3).integers(0, 256, (16, 16, 3), dtype=np.uint8)
+    images, labels = np.stack([one] * 8), np.arange(8) % 2
+
+    def epochs(global_seed):
+        if global_seed is not None:
+            keras.utils.set_random_seed(global_seed)
+        dataset = make_pipeline((images, labels), training=True, seed=2, batch_size=8, image_size=16, **IDENTITY)
+        tf.random.set_seed(None if global_seed is None else global_seed + 1)
+        return [_collect(dataset)[0] for _ in range(2)]
+
+    first = epochs(None)
+    assert not np.allclose(first[0], first[1])  # each epoch is augmented afresh
+    for other in (epochs(123), epochs(7)):
+        np.testing.assert_array_equal(other[0], first[0])
+        np.testing.assert_array_equal(other[1], first[1])
 
 
 def test_a_custom_augmentation_is_used():

@@ -58,6 +58,15 @@ def test_transfer_gain_rejects_unpaired_shapes():
         transfer_gain([0.9, 0.8, 0.7], [0.9, 0.8])
 
 
+def test_seeds_better_counts_the_seeds_where_transfer_won_per_count():
+    result = DataEfficiency(np.array([32, 64]), (0, 1, 2), np.array([[0.8, 0.7, 0.9], [0.85, 0.85, 0.80]]),
+                            np.array([[0.7, 0.7, 0.8], [0.90, 0.80, 0.85]]), 1.0)
+    assert result.seeds_better().tolist() == [2, 1]        # a tie (0.7 against 0.7) counts for neither
+    table = result.table()
+    assert table.columns[-1] == "seeds better" and [row[-1] for row in table.rows] == ["2 of 3", "1 of 3"]
+    assert "| 2 of 3 |" in table.to_markdown()
+
+
 # --- Where the gain vanishes ------------------------------------------------------------------------
 
 COUNTS = [16, 32, 64, 128, 256]
