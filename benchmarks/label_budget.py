@@ -167,7 +167,7 @@ def summarize(runs: list[dict]) -> list[dict]:
                 gain = paired.gain()
                 per_seed = paired.transfer_auc[0] - paired.scratch_auc[0]
                 row.update(mean_gain_over_scratch=float(gain.mean[0]), gain_min=float(gain.low[0]),
-                           gain_max=float(gain.high[0]), seeds_better_than_scratch=int(np.sum(per_seed > 0)),
+                           gain_max=float(gain.high[0]), seeds_better_than_scratch=int(paired.seeds_better()[0]),
                            gain_per_seed=[float(g) for g in per_seed])
             rows.append(row)
     return rows

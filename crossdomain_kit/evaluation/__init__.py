@@ -31,4 +31,4 @@ from .calibration import (
     expected_calibration_error,
 )
 from .tables import Table, compare_thresholds
-from .evaluate import EvaluationReport, evaluate_predictions, compare_before_after
+from .evaluate import EvaluationReport, evaluate_predictions, compare_before_after, compare_evaluations

@@ -164,22 +164,53 @@ def compare_before_after(before: EvaluationReport | BinaryMetrics, after: Evalua
 
     Introduced in ``notebooks/05_medical_imaging_finetune.ipynb``.
     """
-    known = (*METRICS, "ece", "threshold")
-    for name in metrics:
-        _core.choice(name, "metrics", known)
+    _check_metrics(metrics)
     labels = tuple(labels) if isinstance(labels, (tuple, list)) else ()
     if len(labels) != 2 or not all(isinstance(label, str) for label in labels):
         raise _checks.fail("`labels` must be two strings.", "labels", labels)
-    flat = []
-    for name, report in (("before", before), ("after", after)):
-        if isinstance(report, EvaluationReport):
-            flat.append(report.summary())
-        elif isinstance(report, BinaryMetrics):
-            flat.append({m: getattr(report, m) for m in (*METRICS, "threshold")})
-        else:
-            raise _checks.fail(f"`{name}` must be an EvaluationReport or BinaryMetrics.", name, report)
+    flat = [_summary(before, "before"), _summary(after, "after")]
     rows = []
     for name in metrics:
         b, a = flat[0].get(name, math.nan), flat[1].get(name, math.nan)
         rows.append((name, b, a, a - b))
     return Table(columns=("metric", *labels, "change"), rows=tuple(rows), formats=("", ".3f", ".3f", "+.3f"))
+
+
+def compare_evaluations(reports: Mapping[str, EvaluationReport | BinaryMetrics],
+                        metrics: Sequence[str] = (*METRICS, "ece", "threshold")) -> Table:
+    """Test metrics of several evaluations side by side, one column per model.
+
+    Args:
+        reports: column name → :class:`EvaluationReport` (or :class:`BinaryMetrics`,
+            whose ``ece`` is shown as n/a), in the order to show them; at least one.
+        metrics: rows; names from :data:`METRICS` plus ``"ece"`` and ``"threshold"``.
+
+    Returns:
+        A :class:`Table` with a column metric and one column per report.
+
+    Raises:
+        ValueError: if ``reports`` is empty or not a mapping of names to
+            reports, or a metric is unknown.
+
+    Introduced in ``notebooks/05_medical_imaging_finetune.ipynb``.
+    """
+    _check_metrics(metrics)
+    if not isinstance(reports, Mapping) or not reports or not all(isinstance(k, str) for k in reports):
+        raise _checks.fail("`reports` must map column names to evaluation reports (at least one).",
+                           "reports", reports)
+    flat = [_summary(report, name) for name, report in reports.items()]
+    rows = tuple((name, *(f.get(name, math.nan) for f in flat)) for name in metrics)
+    return Table(columns=("metric", *reports), rows=rows, formats=("", *[".3f"] * len(flat)))
+
+
+def _check_metrics(metrics) -> None:
+    for name in metrics:
+        _core.choice(name, "metrics", (*METRICS, "ece", "threshold"))
+
+
+def _summary(report, name: str) -> dict:
+    if isinstance(report, EvaluationReport):
+        return report.summary()
+    if isinstance(report, BinaryMetrics):
+        return {m: getattr(report, m) for m in (*METRICS, "threshold")}
+    raise _checks.fail(f"`{name}` must be an EvaluationReport or BinaryMetrics.", name, report)

@@ -251,6 +251,28 @@ def _markdown_value(value) -> str:
     return str(value)
 
 
+def interrupted_notes(stages: Sequence[tuple[str, object]]) -> list[str]:
+    """One sentence per training stage stopped by Ctrl-C: "... interrupted at epoch k ...".
+
+    Args:
+        stages: ``(label, TrainingResult)`` per training run.
+
+    Returns:
+        The sentences (none when no stage was interrupted); :func:`write_report`
+        puts them at the top of ``report.md``.
+    """
+    notes = []
+    for label, result in stages:
+        if not getattr(result, "interrupted", False):
+            continue
+        finished = len(result.phases)
+        kept = ("the model holds its starting weights" if result.best_epoch is None else
+                f"the model is that of epoch {result.best_epoch + 1}, the best of the {finished} finished")
+        notes.append(f"{label[:1].upper()}{label[1:]} was interrupted at epoch {finished + 1} (Ctrl-C): "
+                     f"{kept}, not the run that was planned; the metrics below are that model's.")
+    return notes
+
+
 def report_markdown(title: str, after: ModelEvaluation, before: ModelEvaluation | None = None,
                     *, context: Mapping | None = None, notes: Sequence[str] = (),
                     figures: Sequence[str] = (), files: Sequence[str] = ()) -> str:
@@ -303,7 +325,8 @@ def write_report(folder: str | os.PathLike, title: str, after: ModelEvaluation,
         before: the model before fine-tuning, if any (side-by-side panels and table).
         stages: ``(label, TrainingResult)`` per training run, for the learning curves.
         context: JSON-serialisable entries for metrics.json and the "Run" list.
-        notes: sentences shown at the top of report.md.
+        notes: sentences shown at the top of report.md (after those of
+            :func:`interrupted_notes`, for a stage stopped by Ctrl-C).
         files: ``{file name: writer}``; each ``writer(path)`` writes one more
             file into the folder (e.g. ``lambda p: save_classifier(model, p)``).
 
@@ -316,6 +339,7 @@ def write_report(folder: str | os.PathLike, title: str, after: ModelEvaluation,
             nothing is left behind: no partial folder, the destination as it was.
     """
     destination = check_output_folder(folder)
+    notes = [*interrupted_notes(stages), *notes]
     evaluations = [before, after] if before is not None else [after]
     metrics = report_metrics(after, before, stages, context)
     created = [p for p in reversed(destination.parents) if not p.exists()]

@@ -322,6 +322,26 @@ def test_compare_before_after(pneumonia_like):
         ev.compare_before_after(before, after, metrics=("loss",))
 
 
+
+def test_compare_evaluations_has_one_column_per_model_in_order(pneumonia_like):
+    y_val, p_val, y_test, p_test = pneumonia_like
+    reports = {"weak": ev.evaluate_predictions(y_val, p_val**3, y_test, p_test**3, n_boot=50),
+               "mid": ev.evaluate_predictions(y_val, p_val**2, y_test, p_test**2, n_boot=50),
+               "strong": ev.evaluate_predictions(y_val, p_val, y_test, p_test, n_boot=50)}
+    table = ev.compare_evaluations(reports, metrics=("auc", "ece", "threshold"))
+    assert table.columns == ("metric", "weak", "mid", "strong")
+    rows = {row[0]: row[1:] for row in table.rows}
+    assert rows["auc"] == tuple(r.test.auc for r in reports.values())
+    assert rows["ece"] == tuple(r.ece for r in reports.values())
+    pair = ev.compare_before_after(reports["weak"], reports["strong"], metrics=("auc", "ece", "threshold"))
+    assert [row[1:3] for row in pair.rows] == [(row[1], row[3]) for row in table.rows]
+    assert ev.compare_evaluations({"test only": reports["mid"].test}, metrics=("ece",)).cells()[0] == ["ece", "n/a"]
+    for bad in ({}, [reports["mid"]], {"x": {"auc": 0.9}}):
+        with pytest.raises(ValueError, match="Received: "):
+            ev.compare_evaluations(bad)
+    with pytest.raises(ValueError, match="Received: metrics='loss'"):
+        ev.compare_evaluations(reports, metrics=("loss",))
+
 # ---------------------------------------------------------------- prior shift
 
 

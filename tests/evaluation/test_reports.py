@@ -69,6 +69,23 @@ def test_without_before_or_training_there_is_no_table_and_no_learning_curves(tmp
     assert "before" not in metrics and "training" not in metrics
 
 
+def test_a_report_of_an_interrupted_run_says_at_which_epoch_first(tmp_path, after):
+    stopped = _training(3)
+    stopped.interrupted, stopped.best_epoch = True, 1
+    folder = rp.write_report(tmp_path / "run", "Fine-tuning on x", after, stages=[("fine-tuning", stopped)],
+                             notes=["Synthetic data."])
+    text = (folder / "report.md").read_text()
+    assert text.startswith("# Fine-tuning on x\n\n> Fine-tuning was interrupted at epoch 4 (Ctrl-C): the model is "
+                           "that of epoch 2, the best of the 3 finished, not the run that was planned; the metrics "
+                           "below are that model's.\n> Synthetic data.\n")
+    assert json.loads((folder / "metrics.json").read_text())["training"]["fine-tuning"]["interrupted"] is True
+    stopped.best_epoch = None
+    assert rp.interrupted_notes([("head", _training(2)), ("training", stopped)]) == [
+        "Training was interrupted at epoch 4 (Ctrl-C): the model holds its starting weights, not the run that was "
+        "planned; the metrics below are that model's."]
+    assert "interrupted" not in rp.report_markdown("t", after)
+
+
 def test_an_earlier_report_is_replaced_whole(tmp_path, before, after):
     rp.write_report(tmp_path / "out", "first", after, before, stages=[("t", _training())])
     rp.write_report(tmp_path / "out", "second", after)
