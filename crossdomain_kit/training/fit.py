@@ -189,7 +189,8 @@ def fine_tune(model, train_ds, val_ds, *, head_epochs: int, finetune_epochs: int
         lr_factor: ReduceLROnPlateau's factor, in (0, 1).
         monitor: ``"val_auc"`` (maximised), ``"val_accuracy"`` or ``"val_loss"``.
         seed: seeds the global random generators with :func:`set_global_seed`
-            (Keras's global state; op determinism on CPU-only machines): the same
+            (Keras's global state; op determinism on CPU-only machines unless
+            ``jit_compile=True``, since Keras runs XLA only without it): the same
             seed, model and freshly built datasets give the same metrics. None
             leaves the global state alone.
         jit_compile: ``"auto"`` (XLA on a GPU), True or False.
@@ -230,8 +231,8 @@ def fine_tune(model, train_ds, val_ds, *, head_epochs: int, finetune_epochs: int
     class_weight = _check_class_weight(class_weight, train_ds)
     _check_freeze_settings(model, [freeze_kwargs for _, freeze_kwargs, _ in finetune])
 
-    if seed is not None:
-        set_global_seed(seed)
+    if seed is not None:  # op determinism switches XLA off in Keras: not when XLA is asked for
+        set_global_seed(seed, deterministic=False if jit_compile is True else None)
     recorder = EpochRecorder(model, monitor)
     phases = [("head", {"policy": "head"}, head_learning_rate, None, head_epochs)]
     phases += [(name, freeze_kwargs, finetune_learning_rate, base_learning_rate, epochs)

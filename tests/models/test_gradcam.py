@@ -74,9 +74,12 @@ def test_at_the_backbone_output_grad_cam_is_the_class_activation_map(square_dete
 
 
 def test_the_usual_sub_model_recipe_fails_on_the_nested_backbone(square_detector):
+    # Keras 3.15 refuses to build the model ("not connected to `inputs`"); Keras 3.13 (Colab's) builds
+    # it, and calling it fails with a KeyError. Either way the recipe gives no map (lesson 05 says so).
     inner = base_of(square_detector).get_layer("block4_relu")
-    with pytest.raises(ValueError, match="not connected"):
-        keras.Model(square_detector.inputs, [inner.output, square_detector.output])
+    images = np.zeros((1, *square_detector.input_shape[1:]), "float32")
+    with pytest.raises((ValueError, KeyError)):
+        keras.Model(square_detector.inputs, [inner.output, square_detector.output])(images)
 
 
 def test_batches_give_the_same_maps_and_dropout_stays_off(held_out):
