@@ -117,8 +117,8 @@ def _add_data_options(parser: _Parser) -> None:
     parser.add_argument("--positive-class", metavar="NAME", help="image folders: the class folder labelled 1 "
                         "(default: the second in sorted order)")
     parser.add_argument("--val-fraction", type=_open_fraction, default=0.15, metavar="F",
-                        help="share of train/ carved out (whole patients) for validation when there is "
-                             "no val/ folder or val split (default: 0.15)")
+                        help="share of train/ (or of the class folders) carved out (whole patients) for "
+                             "validation when there is no val/ folder or val split (default: 0.15)")
     parser.add_argument("--test-fraction", type=_open_fraction, default=0.2, metavar="F",
                         help="share of the rest of train/ carved out (whole patients) for testing when "
                              "there is no test/ folder or test split (default: 0.2)")
@@ -163,16 +163,17 @@ def build_parser() -> argparse.ArgumentParser:
     finetune = _command(
         subparsers, "finetune", "fine-tune a classifier on your images and write a report",
         "crossdomain-kit finetune --data chest_xray --out runs/xray",
-        "PATH is an image folder (train/ [val/] [test/], one folder per class inside each) or a .npz in MedMNIST "
-        "layout (train_images, train_labels, val_*, test_*). Missing validation and test splits are carved out of "
-        "train, keeping each patient's images together (patients are read from Kaggle chest X-ray file names; any "
-        "other image is its own patient). Every option except --data and --out has a default chosen from the data "
+        "PATH is an image folder (one folder per class, or train/ [val/] [test/] with one folder per class inside "
+        "each) or a .npz in MedMNIST layout (train_images, train_labels, val_*, test_*). Missing validation and test "
+        "splits are carved out of train (a folder of class folders is all train), seeded, about the same share of "
+        "each class, keeping each patient's images together (patients are read from Kaggle chest X-ray file names; "
+        "any other image is its own patient); splits.csv in the report lists which file went where. Every option except --data and --out has a default chosen from the data "
         "and the machine: a small CNN at the images' size (up to 64 px) on a CPU, MobileNetV2 with ImageNet weights "
         "at 224 px on a GPU for images of 64 px or more; epochs from the number of training images. With --source, "
         "the model trained on the source domain is fine-tuned and evaluated before and after.")
     finetune.add_argument("--data", required=True, metavar="PATH", help="image folder or .npz file")
     finetune.add_argument("--out", required=True, metavar="DIR", help="report folder (metrics.json, report.md, "
-                          "plots, model.keras); a run stopped by Ctrl-C goes to DIR.interrupted-<time> (exit 130)")
+                          "plots, model.keras, splits.csv); a run stopped by Ctrl-C goes to DIR.interrupted-<time> (exit 130)")
     finetune.add_argument("--source", metavar="MODEL", help="a .keras classifier trained on the source "
                           "domain (e.g. a demo's model.keras): fine-tune it, and evaluate it before")
     finetune.add_argument("--backbone", choices=backbone_names(), help="network to build (default: "
@@ -313,6 +314,11 @@ def _load_data(args):
                          "is label 1") from error
 
 
+def _report_files(data, files: dict) -> dict:
+    """``files`` for the report folder, plus ``splits.csv`` (which image went where) for image files."""
+    return {**files, "splits.csv": data.write_splits} if data.domain.train.files is not None else files
+
+
 # --- Training and evaluating: the kit's fine-tune workflow (crossdomain_kit.workflows) ---------------
 
 def _save_model(model):
@@ -355,9 +361,10 @@ def _finetune(args) -> None:
     settings = {**choice.as_dict(), **plan.as_dict(), "epochs": plan.total_epochs, "seed": args.seed,
                 "profile": config.profile_name()}
     context = {"command": "finetune", "data": data.description, "settings": settings, "notes": choice.notes}
+    files = _report_files(data, {"model.keras": _save_model(model)})
     folder = write_report(out, f"Fine-tuning on {domain.name}", after, before, stages=[(label, run.training)],
-                          context=context, files={"model.keras": _save_model(model)})
-    print(f"Report: {folder}/report.md (metrics.json, plots, model.keras)")
+                          context=context, files=files)
+    print(f"Report: {folder}/report.md (metrics.json, plots, {', '.join(files)})")
     if run.training.interrupted:
         raise KeyboardInterrupt(f"the best epoch's model and its report are in {folder}; {args.out} was left as "
                                 "it was.")
@@ -379,8 +386,10 @@ def _evaluate(args) -> None:
     print(evaluation.report)
     context = {"command": "evaluate", "model_file": str(Path(args.model).resolve()),
                "data": data.description, "settings": {"seed": args.seed, "profile": config.profile_name()}}
-    folder = write_report(out, f"Evaluation of {Path(args.model).name} on {domain.name}", evaluation, context=context)
-    print(f"Report: {folder}/report.md")
+    files = _report_files(data, {})
+    folder = write_report(out, f"Evaluation of {Path(args.model).name} on {domain.name}", evaluation, context=context,
+                          files=files)
+    print(f"Report: {folder}/report.md{' (' + ', '.join(files) + ')' if files else ''}")
 
 
 def _threshold_and_names(model_path: Path, threshold):

@@ -1,11 +1,13 @@
 """End-to-end tests of the ``crossdomain-kit`` command line (fast profile), in-process via main(argv)."""
 
 import contextlib
+import csv
 import hashlib
 import io
 import json
 import subprocess
 import os
+import shutil
 import sys
 from pathlib import Path
 
@@ -147,7 +149,7 @@ def finetuned(scans, tmp_path_factory):
 def test_finetune_with_defaults_on_an_unseen_folder(finetuned):
     folder, (code, out, err) = finetuned
     assert code == 0, err
-    assert "healthy vs sick (positive)" in out and "val and test carved out of train by patient" in out
+    assert "healthy vs sick (positive)" in out and "val and test carved out of train by image" in out
     assert "Model: small_cnn at 30 px, random start" in out
     metrics = assert_report(folder)
     assert metrics["data"]["carved_from_train"] == ["val", "test"]
@@ -164,6 +166,28 @@ def test_evaluate_reproduces_the_finetune_test_split(finetuned, scans, tmp_path)
     metrics = assert_report(tmp_path / "eval", plots=PLOTS[1:])
     assert metrics["test_auc"] == pytest.approx(metrics_of(folder)["test_auc"])
     assert metrics["test"]["n"] == metrics_of(folder)["test"]["n"]
+
+
+def test_finetune_and_evaluate_a_folder_of_class_folders_and_record_the_split(scans, tmp_path):
+    flat = tmp_path / "flat"
+    shutil.copytree(scans / "train", flat)  # healthy/, sick/ and a stray notes.txt: no train/ folder
+    code, out, err = run("finetune", "--data", flat, "--out", tmp_path / "run", "--epochs", "1")
+    assert code == 0, err
+    assert f"Data: {flat} (image folder, one folder per class): healthy vs sick (positive)" in out
+    assert "val and test carved out of the class folders by image" in out and "splits.csv" in out
+    metrics = assert_report(tmp_path / "run")
+    assert metrics["data"]["layout"] == "class folders" and metrics["data"]["carved_from_train"] == ["val", "test"]
+    with open(tmp_path / "run" / "splits.csv", newline="") as handle:
+        rows = list(csv.DictReader(handle))
+    assert {name: sum(r["split"] == name for r in rows) for name in ("train", "val", "test")} == {
+        name: split["n"] for name, split in metrics["data"]["splits"].items()}
+    assert sorted(flat / r["file"] for r in rows) == sorted(p for p in flat.rglob("*") if p.suffix in (".png", ".jpg"))
+    assert "splits.csv" in (tmp_path / "run" / "report.md").read_text()
+
+    code, out, err = run("evaluate", tmp_path / "run" / "model.keras", "--data", flat, "--out", tmp_path / "eval")
+    assert code == 0, err
+    assert (tmp_path / "eval" / "splits.csv").read_text() == (tmp_path / "run" / "splits.csv").read_text()
+    assert metrics_of(tmp_path / "eval")["test_auc"] == pytest.approx(metrics["test_auc"])
 
 
 def test_a_report_never_replaces_the_folder_of_its_own_model(finetuned, scans):
@@ -291,6 +315,9 @@ def bad_inputs(tmp_path_factory):
     root = tmp_path_factory.mktemp("bad")
     (root / "one" / "train" / "only").mkdir(parents=True)
     Image.new("L", (16, 16)).save(root / "one" / "train" / "only" / "a.png")
+    for folder in ("one_top/only", "no_train/test/a", "no_train/test/b", "tiny/a", "tiny/b"):  # class-folder cases
+        (root / folder).mkdir(parents=True)
+        Image.new("L", (16, 16), sum(map(ord, folder)) % 256).save(root / folder / "a.png")
     (root / "broken.keras").write_bytes(b"this is not a zip file")
     (root / "broken.npz").write_bytes(b"PK\x03\x04 truncated")
     (root / "mine").mkdir()
@@ -308,6 +335,12 @@ BAD = {
     "missing data path": (["finetune", "--data", "{root}/nowhere", "--out", "{root}/out"], 1,
                           "No such file or folder"),
     "one class": (["finetune", "--data", "{root}/one", "--out", "{root}/out"], 1, "single class folder"),
+    "one class folder at the top": (["finetune", "--data", "{root}/one_top", "--out", "{root}/out"], 1,
+                                    "./ holds a single class folder ['only']; a binary task needs two"),
+    "test/ but no train/": (["finetune", "--data", "{root}/no_train", "--out", "{root}/out"], 1,
+                            "must contain one folder per class (e.g. NORMAL/ and PNEUMONIA/), or a train/ folder"),
+    "class folders too small to carve": (["finetune", "--data", "{root}/tiny", "--out", "{root}/out"], 1,
+                                         "Too few images or patients in the train split to carve a val split"),
     "unknown backbone": (["finetune", "--data", "{root}/one", "--out", "{root}/out", "--backbone", "vgg16"],
                          2, "invalid choice: 'vgg16'"),
     "unreadable model": (["evaluate", "{root}/broken.keras", "--data", "{root}/one", "--out",

@@ -1,4 +1,13 @@
-"""Image folders on disk (``train/``, ``val/``, ``test/``, one folder per class) as a Domain.
+"""Image folders on disk as a Domain: ``train/``, ``val/``, ``test/`` of class folders, or class folders alone.
+
+Two layouts are read:
+
+* **split folders**: ``train/`` (+ optional ``val/``, ``test/``), each with
+  one folder per class, as the Kaggle chest X-ray release ships;
+* **class folders**: ``ROOT/<class_a>/…``, ``ROOT/<class_b>/…``, the layout
+  ``keras.utils.image_dataset_from_directory`` takes and most exports have.
+  The whole folder is the training pool; validation (and, when asked, test)
+  is carved out of it as below.
 
 This replaces Keras 2's ``ImageDataGenerator.flow_from_directory``, which
 Keras 3 no longer has. It follows the conventions of
@@ -23,10 +32,12 @@ training mid-epoch. Here, before anything trains:
   never changed, so results stay comparable with published ones on the same
   test folder. Copies filed under different classes cannot be labelled: the
   train and val copies are skipped.
-* **Validation is carved by group** when there is no ``val/`` folder: every
-  file is mapped to a group (the patient, by default read from the Kaggle
-  chest X-ray file name, see :func:`kaggle_patient_id`), and whole groups go
-  to validation, class by class, so no patient straddles train and val.
+* **Validation (and test) are carved by group** when there is no ``val/``
+  (``test/``) folder: every file is mapped to a group (the patient, by
+  default read from the Kaggle chest X-ray file name, see
+  :func:`kaggle_patient_id`), and whole groups move, about the asked-for
+  share of each class, seeded, so no patient straddles two splits. A file
+  without a group id is its own group (a :class:`MissingGroupIdWarning` counts them).
 
 Colour modes and sizes are left to the pipeline
 (:func:`crossdomain_kit.data.pipeline.make_pipeline`): grey, RGB, RGBA and palette
@@ -57,6 +68,11 @@ _SPLIT_PRIORITY = {"test": 0, "val": 1, "train": 2}  # which copy of a duplicate
 _KAGGLE_PATIENT = re.compile(r"^(person\d+)_")
 _KAGGLE_NORMAL_STUDY = re.compile(r"^((?:NORMAL2-)?IM-\d+)-")
 _NAMES_IN_WARNING = 5
+SPLIT_FOLDERS, CLASS_FOLDERS = "split folders", "class folders"
+
+
+class MissingGroupIdWarning(UserWarning):
+    """Files carved into val/test have no group (patient) id; each of them was its own group."""
 
 
 @dataclass(frozen=True, eq=False)
@@ -70,12 +86,21 @@ class ImageFolderDomain(Domain):
         duplicates: ``(removed path, kept path)`` for every byte-identical copy
             that was removed.
         ignored: paths of non-image files and of folders that are not splits.
+        layout: ``"split folders"`` (``train/`` …) or ``"class folders"``
+            (one folder per class, nothing else).
+        carved: the splits carved out of the training pool, in order
+            (``("val",)``, ``("val", "test")`` or ``()``).
+        ungrouped: training files (before carving) without a group id, each
+            carved as its own group; 0 when nothing was carved.
     """
 
     root: str = ""
     skipped: tuple[tuple[str, str], ...] = ()
     duplicates: tuple[tuple[str, str], ...] = ()
     ignored: tuple[str, ...] = ()
+    layout: str = SPLIT_FOLDERS
+    carved: tuple[str, ...] = ()
+    ungrouped: int = 0
 
 
 def kaggle_patient_id(path: str | os.PathLike) -> str | None:
@@ -101,16 +126,18 @@ def kaggle_patient_id(path: str | os.PathLike) -> str | None:
 
 
 def load_image_folder(path: str | os.PathLike, *, positive_class: str | None = None,
-                      val_fraction: float = 0.15,
+                      val_fraction: float = 0.15, test_fraction: float = 0.0,
                       group_by: Callable[[str], Hashable | None] | None = kaggle_patient_id,
                       deduplicate: bool = True, verify: bool = True, seed: int = 0,
                       name: str | None = None, data_dir: str | os.PathLike | None = None,
                       progress: bool = True) -> ImageFolderDomain:
-    """Read a ``train/`` (+ optional ``val/``, ``test/``) folder of class folders as a Domain.
+    """Read a ``train/`` (+ optional ``val/``, ``test/``) folder, or a folder of class folders, as a Domain.
 
     Each split folder holds exactly two class folders (say ``NORMAL/`` and
     ``PNEUMONIA/``), the same in every split. ``val/`` may also be called
-    ``valid/`` or ``validation/``. The splits hold file paths (decoded later,
+    ``valid/`` or ``validation/``. A folder with no split folder but class
+    folders (``ROOT/NORMAL/…``, ``ROOT/PNEUMONIA/…``) is read as ``train/``
+    alone. The splits hold file paths (decoded later,
     in parallel, by :func:`crossdomain_kit.data.pipeline.make_pipeline`), in class
     order then file-name order.
 
@@ -125,38 +152,44 @@ def load_image_folder(path: str | os.PathLike, *, positive_class: str | None = N
         val_fraction: share of each class's training images moved to
             validation when there is no ``val/`` folder, in whole groups.
             0 keeps all of ``train/`` for training and leaves ``val`` None.
+        test_fraction: share of each class's training images left after
+            validation that is moved to ``test`` when there is no ``test/``
+            folder, in whole groups; 0 (the default) leaves ``test`` None.
         group_by: maps a file path to its group (patient) id; files of one
-            group never straddle train and val. A file for which it returns
-            None is its own group (with a warning that counts them). None
-            makes every file its own group.
+            group never straddle two splits. A file for which it returns
+            None is its own group (a :class:`MissingGroupIdWarning` counts
+            them). None makes every file its own group.
         deduplicate: remove byte-identical copies (see the module notes).
         verify: decode every file once to find unreadable ones. Turning it
             off saves that pass but a corrupt file then stops training with a
             TensorFlow error.
-        seed: seed for choosing the validation groups.
+        seed: seed for choosing the validation and test groups.
         name: the domain's name; default the folder's name.
         data_dir: data directory for relative paths (see ``path``).
         progress: show a progress bar while checking files.
 
     Returns:
         An :class:`ImageFolderDomain` (a Domain with ``train``, ``val`` and
-        ``test`` splits of files, plus ``skipped``, ``duplicates`` and
-        ``ignored``). Nothing on disk is written or changed.
+        ``test`` splits of files, plus ``skipped``, ``duplicates``,
+        ``ignored``, ``layout``, ``carved`` and ``ungrouped``). Nothing on
+        disk is written or changed.
 
     Raises:
         ValueError: if the folder is missing or not laid out as above, a split
             is empty, there are not exactly two classes, splits disagree on
             the classes, ``positive_class`` is not one of them, a class has no
-            readable image, there are too few groups to carve validation, or
-            an argument is out of range.
+            readable image, there are too few groups to carve validation or
+            test, or an argument is out of range.
     """
-    val_fraction = _check_val_fraction(val_fraction)
+    val_fraction = _check_fraction(val_fraction, "val_fraction")
+    test_fraction = _check_fraction(test_fraction, "test_fraction")
     seed = _checks.seed(seed)
     if group_by is not None and not callable(group_by):
         raise _checks.fail("`group_by` must be a function path -> group id, or None.",
                            "group_by", group_by)
     root = _resolve(path, data_dir)
-    split_dirs, ignored = find_split_folders(root)
+    layout = CLASS_FOLDERS if is_class_folder_layout(root) else SPLIT_FOLDERS
+    split_dirs, ignored = ({"train": root}, []) if layout == CLASS_FOLDERS else find_split_folders(root)
     class_names = None
     found: dict[str, dict[str, list[str]]] = {}
     for split, folder in split_dirs.items():
@@ -194,11 +227,10 @@ def load_image_folder(path: str | os.PathLike, *, positive_class: str | None = N
 
     if group_by is not None:
         _warn_shared_groups(splits, group_by)
-    if "val" not in splits and val_fraction > 0:
-        files, labels = splits["train"]
-        in_val = carve_groups(group_ids(files, group_by), labels, val_fraction, seed)
-        splits["val"] = ([f for f, v in zip(files, in_val) if v], labels[in_val])
-        splits["train"] = ([f for f, v in zip(files, in_val) if not v], labels[~in_val])
+    carved = tuple(split for split, fraction in (("val", val_fraction), ("test", test_fraction))
+                   if split not in splits and fraction > 0)
+    ungrouped = _carve_splits(splits, {"val": val_fraction, "test": test_fraction}, carved, group_by,
+                              seed) if carved else 0
 
     _warn_left_out(skipped, duplicates, root)
     domain_name = name if name is not None else root.name
@@ -208,15 +240,28 @@ def load_image_folder(path: str | os.PathLike, *, positive_class: str | None = N
     return ImageFolderDomain(name=domain_name, train=built["train"], val=built.get("val"),
                              test=built.get("test"), root=str(root),
                              skipped=tuple(sorted(skipped.items())), duplicates=tuple(duplicates),
-                             ignored=tuple(sorted(ignored)))
+                             ignored=tuple(sorted(ignored)), layout=layout, carved=carved, ungrouped=ungrouped)
 
 
-def _check_val_fraction(value) -> float:
-    value = _checks.fraction(value, "val_fraction")
+def _check_fraction(value, name: str) -> float:
+    value = _checks.fraction(value, name)
     if value >= 1.0:
-        raise _checks.fail("`val_fraction` must be in [0, 1): some images must stay in train.",
-                           "val_fraction", value)
+        raise _checks.fail(f"`{name}` must be in [0, 1): some images must stay in train.", name, value)
     return value
+
+
+def _carve_splits(splits: dict[str, tuple[list[str], np.ndarray]], fractions: dict[str, float],
+                  carved: tuple[str, ...], group_by, seed: int) -> int:
+    """Move whole groups out of ``splits["train"]`` into each split of ``carved``, in order; return the ungrouped count."""
+    files, labels = splits["train"]
+    groups, ungrouped = group_ids(files, group_by)
+    for split in carved:
+        moved = carve_groups(groups, labels, fractions[split], seed, split=split)
+        splits[split] = ([f for f, m in zip(files, moved) if m], labels[moved])
+        files, groups = [f for f, m in zip(files, moved) if not m], [g for g, m in zip(groups, moved) if not m]
+        labels = labels[~moved]
+    splits["train"] = (files, labels)
+    return ungrouped
 
 
 def _resolve(path, data_dir) -> Path:
@@ -228,12 +273,21 @@ def _resolve(path, data_dir) -> Path:
         if candidate.is_dir():
             return candidate.resolve()
     tried = " or ".join(str(c) for c in candidates)
-    raise _checks.fail(f"No image folder at {tried}. Pass the folder that holds train/ "
-                       "(and optionally val/, test/).", "path", str(path))
+    raise _checks.fail(f"No image folder at {tried}. Pass the folder that holds one folder per class, "
+                       "or train/ (and optionally val/, test/).", "path", str(path))
 
 
 def _visible(entry: os.DirEntry | Path) -> bool:
     return not entry.name.startswith(".")
+
+
+def is_class_folder_layout(root: Path) -> bool:
+    """Whether ``root`` holds class folders only: visible folders, none named like a split.
+
+    Loose files beside them (a ``README.txt``) are allowed and ignored later.
+    """
+    folders = [e.name for e in os.scandir(root) if e.is_dir() and _visible(e)]
+    return bool(folders) and not {"train", "test", *VAL_FOLDER_NAMES} & set(folders)
 
 
 def find_split_folders(root: Path) -> tuple[dict[str, Path], list[str]]:
@@ -257,8 +311,9 @@ def find_split_folders(root: Path) -> tuple[dict[str, Path], list[str]]:
             ignored.append(entry.path)
     if "train" not in split_dirs:
         folders = sorted(e.name for e in os.scandir(root) if e.is_dir() and _visible(e))
-        raise _checks.fail(f"{root} must contain a train/ folder (and optionally val/, test/), "
-                           f"each with one folder per class; found folders {folders}.", "path", str(root))
+        raise _checks.fail(f"{root} must contain one folder per class (e.g. NORMAL/ and PNEUMONIA/), or a "
+                           "train/ folder (and optionally val/, test/) with one folder per class inside each; "
+                           f"found folders {folders}.", "path", str(root))
     if len(val_aliases) > 1:
         raise _checks.fail(f"{root} has several validation folders {val_aliases}; keep one.",
                            "path", str(root))
@@ -407,22 +462,23 @@ def _digest(file_path: str) -> str:
         return hashlib.blake2b(handle.read(), digest_size=16).hexdigest()
 
 
-def group_ids(files: list[str], group_by) -> list[Hashable]:
-    """Group id per file; a file without one is its own group."""
+def group_ids(files: list[str], group_by) -> tuple[list[Hashable], int]:
+    """(group id per file, how many files have none); a file without one is its own group."""
     if group_by is None:
-        return list(files)
+        return list(files), 0
     groups = [group_by(f) for f in files]
     missing = sum(g is None for g in groups)
     if missing:
         warnings.warn(f"{missing} of {len(files)} training files have no group id from "
                       f"group_by={getattr(group_by, '__name__', group_by)}; each of them is its own "
                       "group. Pass a group_by that knows your file names to keep patients together.",
-                      stacklevel=3)
-    return [f if g is None else ("group", g) for f, g in zip(files, groups)]
+                      MissingGroupIdWarning, stacklevel=4)
+    return [f if g is None else ("group", g) for f, g in zip(files, groups)], missing
 
 
-def carve_groups(groups: list[Hashable], labels: np.ndarray, fraction: float, seed: int) -> np.ndarray:
-    """Boolean mask of the files moved to validation: whole groups, about `fraction` of each class.
+def carve_groups(groups: list[Hashable], labels: np.ndarray, fraction: float, seed: int,
+                 split: str = "val") -> np.ndarray:
+    """Boolean mask of the files moved to ``split``: whole groups, about `fraction` of each class.
 
     A group's class is its majority label. Groups of each class are shuffled
     and taken in turn until the class's share is reached.
@@ -435,9 +491,10 @@ def carve_groups(groups: list[Hashable], labels: np.ndarray, fraction: float, se
     for label in (0, 1):
         of_class = [g for g, idx in members.items() if round(labels[idx].mean()) == label]
         if len(of_class) < 2:
-            raise _checks.fail(f"Class {label} of train has {len(of_class)} group(s); carving a "
-                               "validation split by group needs at least 2. Add a val/ folder or "
-                               "pass val_fraction=0.", "val_fraction", fraction)
+            raise _checks.fail(f"Too few images or patients in the train split to carve a {split} split "
+                               f"out of it by patient: class {label} has {len(of_class)} group(s) and "
+                               f"carving needs at least 2. Add images, or a {split}/ folder beside train/.",
+                               f"{split}_fraction", fraction)
         target = fraction * np.sum(labels == label)
         taken = 0
         for position in rng.permutation(len(of_class))[:-1]:  # at least one group stays in train

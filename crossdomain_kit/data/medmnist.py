@@ -244,9 +244,17 @@ def open_npz(path, bad: Callable[[str], Exception], expected: str = "") -> Itera
         The open ``NpzFile`` (closed, with its file, on leaving).
 
     Raises:
-        What ``bad`` makes: the file is not a readable archive, or holds a single ``.npy`` array.
+        What ``bad`` makes: the file is not a zip archive (a text file named
+        ``.npz``, say), is not a readable one, or holds a single ``.npy`` array.
     """
     with open(path, "rb") as file:  # np.load leaves a file it opened itself open when it fails
+        start = file.read(6)
+        file.seek(0)
+        if not start:
+            raise bad("is empty (0 bytes): an interrupted copy or download?")
+        if not start.startswith((b"PK", b"\x93NUMPY")):  # np.load would blame pickled data, which misleads
+            raise bad(f"is not an .npz archive (a zip of .npy arrays): it begins with {start!r}; is it another "
+                      "kind of file renamed .npz? Save the arrays with numpy.savez")
         try:
             archive = np.load(file, allow_pickle=False)
         except _UNREADABLE as err:

@@ -10,7 +10,8 @@ import pytest
 from PIL import Image
 
 from crossdomain_kit import config
-from crossdomain_kit.data.image_folder import ImageFolderDomain, kaggle_patient_id, load_image_folder
+from crossdomain_kit.data.image_folder import (ImageFolderDomain, MissingGroupIdWarning, kaggle_patient_id,
+                                              load_image_folder)
 from crossdomain_kit.data.pipeline import make_pipeline
 
 
@@ -167,9 +168,76 @@ def test_splits_must_name_the_same_classes(tmp_path):
 
 
 def test_missing_train_folder_names_what_was_found(tmp_path):
-    _image(tmp_path / "NORMAL" / "a.png")
-    with pytest.raises(ValueError, match=r"must contain a train/ folder.*found folders \['NORMAL'\]"):
+    _image(tmp_path / "test" / "NORMAL" / "a.png")
+    with pytest.raises(ValueError, match=r"must contain one folder per class.*or a train/ folder.*"
+                                         r"found folders \['test'\]"):
         _load(tmp_path)
+
+
+def test_a_folder_with_nothing_inside_names_both_layouts(tmp_path):
+    (tmp_path / "a.png").write_bytes(b"")
+    with pytest.raises(ValueError, match=r"must contain one folder per class.*found folders \[\]"):
+        _load(tmp_path)
+
+
+# --- the class-folder layout: ROOT/<class>/..., nothing else -------------------------------------
+
+def _class_folders(root: Path, n=(10, 12)):
+    for offset, class_name, count in zip((0, 5), ("cats", "dogs"), n):
+        for i in range(count):
+            _image(root / class_name / ("nested" if i % 3 == 0 else "") / f"{class_name}{i}.png",
+                   value=10 * i + offset)
+    return root
+
+
+def test_a_folder_of_class_folders_is_the_training_pool_with_val_and_test_carved_out(tmp_path):
+    _class_folders(tmp_path)
+    (tmp_path / "README.txt").write_text("notes")
+    with pytest.warns(MissingGroupIdWarning, match=r"22 of 22 training files have no group id") as record:
+        domain = load_image_folder(tmp_path, val_fraction=0.2, test_fraction=0.25, seed=1, progress=False)
+    assert sum(issubclass(w.category, MissingGroupIdWarning) for w in record) == 1  # said once, not per split
+    assert (domain.layout, domain.carved, domain.ungrouped) == ("class folders", ("val", "test"), 22)
+    assert domain.class_names == ("cats", "dogs") and domain.ignored == (str(tmp_path / "README.txt"),)
+    files = [f for split in domain.splits().values() for f in split.files]
+    assert sorted(files) == sorted(str(p) for p in tmp_path.rglob("*.png"))  # every image in exactly one split
+    for split in domain.splits().values():
+        assert split.labels.tolist() == [int("/dogs/" in f) for f in split.files]
+        assert set(split.class_counts().values()) != {0}
+    assert {name: len(split) for name, split in domain.splits().items()} == {"train": 12, "val": 5, "test": 5}
+    again = _load(tmp_path, val_fraction=0.2, test_fraction=0.25, seed=1)
+    assert all(a.files == b.files for a, b in zip(again.splits().values(), domain.splits().values()))
+
+
+def test_class_folders_carve_val_only_by_default_and_keep_patients_together(tmp_path):
+    for label, class_name in enumerate(("NORMAL", "PNEUMONIA")):
+        for patient in range(6):
+            for k in range(3):
+                name = f"IM-{patient:04d}-{k:04d}.png" if label == 0 else f"person{patient}_virus_{k}.png"
+                _image(tmp_path / class_name / name, value=20 * patient + k + 7 * label)
+    domain = load_image_folder(tmp_path, progress=False)
+    assert (domain.layout, domain.carved, domain.ungrouped, domain.test) == ("class folders", ("val",), 0, None)
+    assert not {kaggle_patient_id(f) for f in domain.train.files} & {kaggle_patient_id(f) for f in domain.val.files}
+
+
+def test_split_folders_report_their_layout_and_what_was_carved(tmp_path):
+    _two_class(tmp_path, n=(8, 8))
+    with pytest.warns(MissingGroupIdWarning):
+        domain = load_image_folder(tmp_path, test_fraction=0.3, progress=False)
+    assert (domain.layout, domain.carved, domain.ungrouped) == ("split folders", ("val", "test"), 16)
+    assert len(domain.test) >= 2
+
+
+def test_a_single_class_folder_at_the_top_is_one_class_not_a_missing_train_folder(tmp_path):
+    _image(tmp_path / "NORMAL" / "a.png")
+    with pytest.raises(ValueError, match=r"holds a single class folder \['NORMAL'\]; a binary task needs two"):
+        _load(tmp_path)
+
+
+def test_too_few_groups_to_carve_test_names_the_split(tmp_path):
+    _class_folders(tmp_path, n=(2, 3))  # val takes one of the two cats: one is left for test
+    with pytest.raises(ValueError, match=r"carve a test split.*class 0 has 1 group.*Add images, or a test/ folder "
+                                         r"beside train/.*Received: test_fraction=0.5"):
+        _load(tmp_path, group_by=None, val_fraction=0.3, test_fraction=0.5)
 
 
 def test_missing_folder_names_both_places_tried(tmp_path, monkeypatch):
@@ -261,9 +329,10 @@ def test_a_val_folder_is_used_as_given(tmp_path):
 
 
 @pytest.mark.parametrize("value", [1.0, -0.1, "0.2"])
-def test_bad_val_fraction(tmp_path, value):
-    with pytest.raises(ValueError, match=r"Received: val_fraction="):
-        _load(tmp_path, val_fraction=value)
+@pytest.mark.parametrize("name", ["val_fraction", "test_fraction"])
+def test_bad_fractions(tmp_path, name, value):
+    with pytest.raises(ValueError, match=rf"Received: {name}="):
+        _load(tmp_path, **{name: value})
 
 
 def test_duplicates_are_removed_from_train_and_test_is_never_thinned(tmp_path):

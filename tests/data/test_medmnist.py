@@ -152,8 +152,8 @@ def _flip_middle(raw):
 
 CORRUPT = {
     "truncated": (lambda: _npz_bytes()[:5000], r"not a readable \.npz"),
-    "empty": (lambda: b"", r"not a readable \.npz"),
-    "not numpy": (lambda: b"<html>Too many requests</html>" * 20, r"not a readable \.npz"),
+    "empty": (lambda: b"", r"is empty \(0 bytes\)"),
+    "not numpy": (lambda: b"<html>Too many requests</html>" * 20, r"is not an \.npz archive.*begins with b'<html>'"),
     "corrupt member": (lambda: _flip_middle(_npz_bytes()), r"is corrupt|not a readable"),
     "a .npy file": (_npy_bytes, r"single \.npy array"),
 }

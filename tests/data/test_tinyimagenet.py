@@ -287,7 +287,7 @@ def _pickled_names():
 
 
 UNREADABLE = {
-    "a text file": (lambda: b"this is a text file, not numpy\n" * 10, r"not a readable \.npz"),
+    "a text file": (lambda: b"this is a text file, not numpy\n" * 10, r"is not an \.npz archive.*begins with b.this i"),
     "truncated": (lambda: _pickled_names()[:300], r"not a readable \.npz|is corrupt"),
     "pickled names": (_pickled_names, r"reading class_names failed"),
 }

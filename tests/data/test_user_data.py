@@ -1,7 +1,9 @@
 """load_user_data: a user's image folder or .npz as a Domain with train, val and test."""
 
+import csv
 import subprocess
 import sys
+import warnings
 from pathlib import Path
 
 import numpy as np
@@ -75,8 +77,8 @@ def test_a_train_only_folder_gets_val_and_test_carved_by_patient_as_before(tmp_p
         assert split.labels.tolist() == [int("person" in f) for f in _names(split)]
         assert all(Path(f).is_absolute() for f in split.files)
     assert data.description == {
-        "path": str(root), "format": "image folder", "carved_by": "patient", "skipped_files": 0,
-        "duplicates_removed": 0, "class_names": ["NORMAL", "PNEUMONIA"], "positive_class": "PNEUMONIA",
+        "path": str(root), "format": "image folder", "layout": "split folders", "carved_by": "patient",
+        "files_without_patient_id": 0, "skipped_files": 0, "duplicates_removed": 0, "class_names": ["NORMAL", "PNEUMONIA"], "positive_class": "PNEUMONIA",
         "splits": {"train": {"n": 20, "NORMAL": 8, "PNEUMONIA": 12},
                    "val": {"n": 8, "NORMAL": 4, "PNEUMONIA": 4},
                    "test": {"n": 8, "NORMAL": 4, "PNEUMONIA": 4}},
@@ -128,8 +130,74 @@ def test_positive_class_picks_the_class_labelled_1(tmp_path):
 
 def test_too_few_patients_to_carve_a_test_split_is_a_clear_error(tmp_path):
     with pytest.raises(ValueError, match=r"Too few images or patients in the train split to carve a "
-                                         r"test split.*add a test/ folder"):
+                                         r"test split.*Add images, or a test/ folder beside train/"):
         load_user_data(_patients(tmp_path, n_normal=2, n_sick=2, per_patient=1))
+
+
+def _flatten(root: Path) -> Path:
+    """The same images as ``root/<class>/…``: the class-folder layout, no train/."""
+    for class_folder in (root / "train").iterdir():
+        class_folder.rename(root / class_folder.name)
+    (root / "train").rmdir()
+    return root
+
+
+def test_a_folder_of_class_folders_gets_train_val_and_test_carved_by_patient(tmp_path):
+    root = _flatten(_patients(tmp_path / "scans"))
+    data = load_user_data(root, seed=3)
+    assert data.description["layout"] == "class folders" and data.description["carved_by"] == "patient"
+    assert data.description["carved_from_train"] == ["val", "test"]
+    assert data.describe() == (f"Data: {root} (image folder, one folder per class): NORMAL vs PNEUMONIA "
+                               "(positive); train 20, val 8, test 8; val and test carved out of the class "
+                               "folders by patient.")
+    owners = {}
+    for name, split in data.domain.splits().items():
+        for patient in map(kaggle_patient_id, split.files):
+            owners.setdefault(patient, set()).add(name)
+    assert len(owners) == 18 and all(len(splits) == 1 for splits in owners.values())
+    # the same carving as the train/ layout it came from: only where the folders sit changed
+    assert {name: _names(split) for name, split in data.domain.splits().items()} == CARVED_FOLDER
+
+
+def test_file_names_without_patient_ids_are_said_once_in_the_description_not_warned(tmp_path):
+    root = tmp_path / "photos"
+    for label, class_name in enumerate(("benign", "malignant")):
+        for i in range(12):
+            path = root / class_name / f"img_{i:03d}.png"
+            path.parent.mkdir(parents=True, exist_ok=True)
+            Image.new("L", (8, 8), 10 * i + 3 * label).save(path)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        data = load_user_data(root)
+    assert data.description["carved_by"] == "image" and data.description["files_without_patient_id"] == 24
+    assert data.describe().endswith("carved out of the class folders by image (no file name carries a "
+                                    "patient id: each image is its own group).")
+
+    (root / "benign" / "IM-0001-0001.png").write_bytes((root / "benign" / "img_000.png").read_bytes())
+    (root / "benign" / "img_000.png").unlink()  # one name with an id, 23 without
+    data = load_user_data(root)
+    assert data.description["carved_by"] == "patient" and data.description["files_without_patient_id"] == 23
+    assert "by patient (23 file names carry no patient id: each of those images is its own group)." in data.describe()
+
+
+def test_write_splits_lists_every_image_file_with_its_split_and_class(tmp_path):
+    root = _flatten(_patients(tmp_path / "scans"))
+    data = load_user_data(root, seed=3)
+    path = data.write_splits(tmp_path / "splits.csv")
+    with open(path, newline="", encoding="utf-8") as handle:
+        rows = list(csv.DictReader(handle))
+    assert [r["split"] for r in rows] == ["train"] * 20 + ["val"] * 8 + ["test"] * 8
+    assert {(r["split"], Path(r["file"]).name) for r in rows} == {
+        (name, f) for name, files in CARVED_FOLDER.items() for f in files}
+    assert all(r["file"].startswith(r["class"] + "/") and r["label"] == str(int(r["class"] == "PNEUMONIA"))
+               for r in rows)
+    assert sorted(root / r["file"] for r in rows) == sorted(root.rglob("*.png"))
+
+
+def test_write_splits_of_an_npz_says_the_seed_reproduces_them(tmp_path):
+    data = load_user_data(_npz(tmp_path / "mine.npz"))
+    with pytest.raises(ValueError, match=r"holds arrays, not image files"):
+        data.write_splits(tmp_path / "splits.csv")
 
 
 def test_native_image_size_of_files_and_of_arrays(tmp_path):
@@ -226,6 +294,29 @@ BAD_NPZ = {
                     r"uint8 of shape \(6, 12\)"),
     "text images": (lambda p: _npz(p, test_images=np.array([["a"]] * 4), test_labels=np.arange(4) % 2),
                     r"test_images must be numeric"),
+    "a text file named .npz": (lambda p: p.write_text("label,file\n1,a.png\n"),
+                               r"is not an \.npz archive \(a zip of \.npy arrays\): it begins with b'label,'"),
+    "labels 0 and 2": (lambda p: _npz(p, test_images=np.zeros((6, 5, 5)), test_labels=np.arange(6) % 3),
+                       r"test_labels holds the values 0, 1, 2; the kit's tasks are binary.*Map your labels to 0 and 1"),
+    "float labels": (lambda p: _npz(p, val_images=np.zeros((4, 5, 5)), val_labels=np.array([0, 0.5, 1, 1])),
+                     r"val_labels holds the values 0, 0\.5, 1"),
+    "NaN labels": (lambda p: _npz(p, val_images=np.zeros((4, 5, 5)), val_labels=np.array([0, 1, np.nan, 1])),
+                   r"val_labels holds 1 NaN or infinite value\(s\) \(first at index 2\)"),
+    "one-hot labels": (lambda p: _npz(p, val_images=np.zeros((4, 5, 5)), val_labels=np.eye(2)[[0, 1, 0, 1]]),
+                       r"val_labels is one-hot or multi-label, shape \(4, 2\).*val_labels\.argmax\(axis=1\)"),
+    "more labels than images": (lambda p: _npz(p, val_images=np.zeros((4, 5, 5)), val_labels=np.arange(5) % 2),
+                                r"val_labels has 5 labels for 4 images in val_images"),
+    "empty train": (lambda p: np.savez(p, train_images=np.zeros((0, 5, 5)), train_labels=np.zeros(0)),
+                    r"train_images and train_labels are empty"),
+    "pixels in [0, 1]": (lambda p: np.savez(p, train_images=np.linspace(0, 1, 60 * 25).reshape(60, 5, 5),
+                                            train_labels=np.arange(60) % 2),
+                         r"train_images holds float64 pixels in \[0, 1\].*np\.round\(train_images \* 255\)"),
+    "standardised pixels": (lambda p: np.savez(p, train_images=np.linspace(-2, 3, 60 * 25).reshape(60, 5, 5),
+                                               train_labels=np.arange(60) % 2),
+                            r"train_images holds pixel values from -2 to 3; the kit reads pixels as 0-255"),
+    "16-bit pixels": (lambda p: np.savez(p, train_images=np.full((60, 5, 5), 4095, np.uint16),
+                                         train_labels=np.arange(60) % 2),
+                      r"train_images holds pixel values from 4095 to 4095"),
 }
 
 
@@ -238,10 +329,15 @@ def test_a_bad_npz_is_a_clear_error_that_names_the_file(tmp_path, case):
     assert str(path) in str(info.value)
 
 
-def test_labels_other_than_0_and_1_are_refused(tmp_path):
-    with pytest.raises(ValueError, match=r"only 0 and 1"):
-        load_user_data(_npz(tmp_path / "mine.npz", test_images=np.zeros((6, 5, 5)),
-                            test_labels=np.arange(6) % 3))
+def test_labels_stored_as_floats_bools_or_a_column_are_read_as_0_and_1(tmp_path):
+    for labels in ((np.arange(60) % 2).astype(float), (np.arange(60) % 2).astype(bool), (np.arange(60) % 2)[:, None]):
+        data = load_user_data(_labelled(tmp_path, labels))
+        assert data.domain.train.labels.dtype == np.int64 and set(data.domain.train.labels.tolist()) == {0, 1}
+
+
+def _labelled(tmp_path: Path, labels: np.ndarray) -> Path:
+    np.savez(path := tmp_path / "mine.npz", train_images=np.zeros((60, 6, 6), np.float32) + 200, train_labels=labels)
+    return path
 
 
 # --- one class in a split, non-finite pixels: refused before any training -------------------------
