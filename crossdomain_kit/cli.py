@@ -229,6 +229,10 @@ def build_parser() -> argparse.ArgumentParser:
     fetch.add_argument("name", choices=list(about), metavar="NAME", help=f"one of: {', '.join(about)}")
     fetch.add_argument("--size", type=int, choices=(28, 64, 128, 224), help="MedMNIST image px (default: 28)")
     fetch.add_argument("--data-dir", metavar="DIR", help=f"destination (default: {config.data_dir()})")
+    fetch.add_argument("--force", action="store_true", help="download again even if the file is there (a corrupt "
+                       "copy): the new file replaces it once verified")
+    fetch.add_argument("--timeout", type=_positive_float, default=30.0, metavar="SECONDS",
+                       help="longest wait for the server, per connection or read (default: 30)")
     fetch.set_defaults(run=_fetch)
 
     plan = PretrainingPlan()  # the defaults shown
@@ -426,13 +430,18 @@ def _fetch(args) -> None:
 
     if args.name == "tinyimagenet" and args.size:
         raise UsageError("--size is for MedMNIST: tinyimagenet comes at 32 px only")
+    if args.data_dir and Path(args.data_dir).expanduser().exists() and not Path(args.data_dir).expanduser().is_dir():
+        raise UsageError(f"--data-dir {args.data_dir} is a file, not a folder; name a folder (created if missing)")
+    options = dict(timeout=args.timeout, force=args.force)
     if args.name == "tinyimagenet":  # converted from the official zip, downloaded if missing
-        data = tiny.load_tinyimagenet(args.data_dir)
+        tiny.fetch_tinyimagenet(args.data_dir, **options)
+        data = tiny.load_tinyimagenet(args.data_dir, download=False)
         return print(f"Ready in {config.data_dir(args.data_dir)}: {data.describe()}")
     info, size = medmnist.medmnist_info(args.name), args.size or 28
-    domain = medmnist.load_medmnist_domain(args.name, size, data_dir=args.data_dir)  # downloads if missing
+    path = medmnist.fetch_medmnist(args.name, size, args.data_dir, **options)
+    domain = medmnist.load_medmnist_domain(args.name, size, data_dir=args.data_dir, download=False)
     counts = ", ".join(f"{name} {len(split)}" for name, split in domain.splits().items())
-    print(f"{info['title']} at {size} px is ready: {medmnist.fetch_medmnist(args.name, size, args.data_dir)} "
+    print(f"{info['title']} at {size} px is ready: {path} "
           f"({counts}; labels: {' / '.join(domain.class_names)}; licence {info['licence']}).")
 
 

@@ -292,6 +292,28 @@ def test_fetch_failure_is_one_line_and_leaves_nothing(http_server, tmp_path, mon
     assert list(tmp_path.iterdir()) == []
 
 
+def test_fetch_force_repairs_a_corrupt_file_that_plain_fetch_refuses(http_server, tmp_path, monkeypatch):  # noqa: F811
+    body = _tiny_breastmnist()
+    url = http_server.route("/breastmnist.npz", lambda h, hit: send_body(h, body))
+    monkeypatch.setattr(medmnist, "medmnist_registry", _registry_pointing_at(url, hashlib.md5(body).hexdigest()))
+    (tmp_path / "breastmnist.npz").write_bytes(body[:300])  # an interrupted copy
+    code, out, err = run("fetch", "breastmnist", "--data-dir", tmp_path)
+    assert code == 1 and err.count("\n") == 1 and "run `crossdomain-kit fetch breastmnist --force`" in err
+    assert http_server.hits["/breastmnist.npz"] == 0
+    code, out, err = run("fetch", "breastmnist", "--data-dir", tmp_path, "--force", "--timeout", "5")
+    assert code == 0, err
+    assert (tmp_path / "breastmnist.npz").read_bytes() == body and "train 6, val 4, test 4" in out
+
+
+def test_fetch_offline_leaves_no_folder_behind(tmp_path, monkeypatch):
+    from tests._http_server import unreachable_url
+
+    monkeypatch.setattr(medmnist, "medmnist_registry", _registry_pointing_at(unreachable_url(), "0" * 32))
+    code, out, err = run("fetch", "breastmnist", "--data-dir", tmp_path / "new" / "data", "--timeout", "0.5")
+    assert code == 1 and "network error" in err and "--timeout on the command line" in err
+    assert list(tmp_path.iterdir()) == []
+
+
 def test_fetch_tinyimagenet_downloads_converts_and_reports(http_server, tmp_path, monkeypatch):  # noqa: F811
     from tests.data.test_tinyimagenet import _zip_bytes  # a 3-class release in the official layout
 
@@ -380,6 +402,10 @@ BAD = {
                       "neither a folder nor a .npz file"),
     "corrupt npz": (["finetune", "--data", "{root}/broken.npz", "--out", "{root}/out"], 1,
                     "is not a readable .npz archive"),
+    "fetch into a file": (["fetch", "breastmnist", "--data-dir", "{root}/mine/thesis.txt"], 2,
+                          "--data-dir {root}/mine/thesis.txt is a file, not a folder"),
+    "fetch with a zero timeout": (["fetch", "breastmnist", "--timeout", "0"], 2,
+                                  "argument --timeout: must be a number > 0, got '0'"),
     "no command": ([], 2, "choose a command"),
 }
 

@@ -18,6 +18,7 @@ Introduced in ``notebooks/03_transfer_shifted_domains.ipynb``.
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import http.client
 import json
@@ -68,14 +69,15 @@ class _Retryable(Exception):
 
 def download_file(url: str, destination: str | os.PathLike, md5: str | None = None, *,
                   timeout: float = 30.0, retries: int = 3, backoff: float = 1.0,
-                  progress: bool = True) -> Path:
+                  deadline: float | None = None, progress: bool = True) -> Path:
     """Download ``url`` to ``destination``, verifying its md5 before it appears.
 
     Connection errors, timeouts, truncated bodies and HTTP 5xx/429 answers are
     retried, waiting ``backoff``, then ``2 * backoff``, ``4 * backoff``, ...
     seconds in between; other HTTP
     errors (404, 403, ...) and md5 mismatches are not. A successful download
-    replaces a file already at ``destination``; a failed one never touches it.
+    replaces a file already at ``destination``; a failed one never touches it,
+    and removes the folders it created for it.
 
     Args:
         url: an ``http://`` or ``https://`` URL.
@@ -83,9 +85,15 @@ def download_file(url: str, destination: str | os.PathLike, md5: str | None = No
         md5: expected md5 hex digest (32 hexadecimal characters), or None to
             skip the check.
         timeout: seconds to wait for the connection and for each read before
-            the attempt counts as stalled.
+            the attempt counts as stalled. It bounds each wait, not the
+            download: a server that trickles a few bytes at a time never
+            stalls; ``deadline`` bounds that.
         retries: extra attempts after the first one (0 = try once).
         backoff: base waiting time in seconds between attempts.
+        deadline: seconds for the whole download, every attempt and wait
+            included, after which it stops (not retried; it is noticed
+            between reads, so at most one ``timeout`` late); None: no limit
+            beyond ``timeout`` per wait.
         progress: show a tqdm progress bar (bytes received), labelled with
             the file's name and the server it comes from (a mirror or the
             official host).
@@ -106,38 +114,58 @@ def download_file(url: str, destination: str | os.PathLike, md5: str | None = No
     _checks.positive(timeout, "timeout")
     _checks.non_negative_int(retries, "retries")
     _checks.real_in(backoff, "backoff", 0.0)
+    if deadline is not None:
+        _checks.positive(deadline, "deadline")
     destination = Path(destination).expanduser().resolve()
     if destination.is_dir():
         raise _checks.fail("`destination` must be a file path, not a folder.",
                            "destination", str(destination))
+    if destination.parent.exists() and not destination.parent.is_dir():
+        raise _checks.fail(f"`destination` must be in a folder; {destination.parent} is a file.",
+                           "destination", str(destination))
+    created = [p for p in reversed(destination.parents) if not p.exists()]
     destination.parent.mkdir(parents=True, exist_ok=True)
+    try:
+        return _download_with_retries(url, destination, md5, timeout, retries, backoff,
+                                      None if deadline is None else time.monotonic() + deadline, progress)
+    except BaseException:
+        for folder in reversed(created):  # the folders this call made, innermost first, if still empty
+            with contextlib.suppress(OSError):
+                folder.rmdir()
+        raise
 
+
+def _download_with_retries(url: str, destination: Path, md5: str | None, timeout: float, retries: int,
+                           backoff: float, stop_at: float | None, progress: bool) -> Path:
     attempt = 1
     while True:
         try:
-            _download_once(url, destination, md5, timeout, progress)
+            _download_once(url, destination, md5, timeout, progress, stop_at)
             return destination
         except _Retryable as err:
-            if attempt > retries:
+            wait = backoff * 2 ** (attempt - 1)
+            out_of_time = stop_at is not None and time.monotonic() + wait >= stop_at
+            if attempt > retries or out_of_time:
                 raise DownloadError(
                     f"Could not download {url} to {destination} "
-                    f"({attempt} attempt{'s' if attempt > 1 else ''}): {err}. "
-                    "Check the network connection and try again (a larger `timeout` helps on "
-                    f"slow links), or download the file yourself from {url} and save it as "
-                    f"{destination}.",
+                    f"({attempt} attempt{'s' if attempt > 1 else ''}"
+                    f"{', out of time' if out_of_time and attempt <= retries else ''}): {err}. "
+                    "Check the network connection and try again (a larger timeout helps on slow links: "
+                    f"`timeout=` in Python, --timeout on the command line), or download the file yourself "
+                    f"from {url} and save it as {destination}.",
                     url, destination, err.status) from err
-            time.sleep(backoff * 2 ** (attempt - 1))
+            time.sleep(wait)
             attempt += 1
 
 
 def _download_once(url: str, destination: Path, md5: str | None, timeout: float,
-                   progress: bool) -> None:
+                   progress: bool, stop_at: float | None = None) -> None:
     """One attempt: stream to a temporary file, verify, then rename into place."""
     request = urllib.request.Request(url, headers={"User-Agent": USER_AGENT})
     temp = sibling_temp_path(destination)
     try:
         with open(temp, "xb") as out:
-            digest = _stream(request, out, destination, timeout, progress)
+            digest = _stream(request, out, destination, timeout, progress, stop_at)
             out.flush()
             os.fsync(out.fileno())
         if md5 is not None and digest != md5:
@@ -162,17 +190,25 @@ def _download_once(url: str, destination: Path, md5: str | None, timeout: float,
 
 
 def _stream(request: urllib.request.Request, out, destination: Path, timeout: float,
-            progress: bool) -> str:
+            progress: bool, stop_at: float | None = None) -> str:
     """Copy the response body to ``out``; return its md5 hex digest."""
     digest = hashlib.md5(usedforsecurity=False)
     received = 0
+    if stop_at is not None:  # no single wait may outlast the deadline either
+        timeout = max(0.01, min(timeout, stop_at - time.monotonic()))
     with urllib.request.urlopen(request, timeout=timeout) as response:
         length = response.headers.get("Content-Length")
         expected = int(length) if length and length.isdigit() else None
         with tqdm(total=expected, unit="B", unit_scale=True, unit_divisor=1024, disable=not progress,
                   desc=f"{destination.name} from {urllib.parse.urlsplit(request.full_url).netloc}",
                   leave=False) as bar:
-            while chunk := response.read(_CHUNK_BYTES):
+            while chunk := response.read1(_CHUNK_BYTES):  # read1: what has arrived, so the deadline is seen
+                if stop_at is not None and time.monotonic() > stop_at:
+                    raise DownloadError(
+                        f"Gave up downloading {request.full_url}: the deadline passed with {received:,} bytes "
+                        f"received{f' of {expected:,}' if expected else ''} (the server is sending too slowly). "
+                        f"Nothing was written to {destination}; try again later, allow more time, or download "
+                        "the file yourself and save it there.", request.full_url, destination)
                 out.write(chunk)
                 digest.update(chunk)
                 received += len(chunk)

@@ -115,7 +115,7 @@ def medmnist_info(name: str) -> dict:
 
 def fetch_medmnist(name: str, size: int = 28, data_dir: str | os.PathLike | None = None, *,
                    download: bool = True, timeout: float = 30.0, retries: int = 3,
-                   progress: bool = True) -> Path:
+                   progress: bool = True, force: bool = False) -> Path:
     """Path of a MedMNIST file in the data folder, downloading it if it is missing.
 
     A local file is used as it is (see the module docstring for the checksum
@@ -131,6 +131,9 @@ def fetch_medmnist(name: str, size: int = 28, data_dir: str | os.PathLike | None
         timeout: seconds before a stalled connection counts as failed.
         retries: extra download attempts after a network failure.
         progress: show a download progress bar.
+        force: download even when a local file is there (a corrupt one, say):
+            the official file replaces it once verified; a failed download
+            leaves it as it was.
 
     Returns:
         Absolute path of the ``.npz`` file.
@@ -147,7 +150,7 @@ def fetch_medmnist(name: str, size: int = 28, data_dir: str | os.PathLike | None
     record = _file_record(info, size)
     folder = config.data_dir(data_dir)
     candidates = _local_names(name.lower(), size, record)
-    for candidate in candidates:
+    for candidate in candidates if not force else ():
         if (folder / candidate).is_file():
             return folder / candidate
     url = download_url(record["file"], record["url"])
@@ -366,7 +369,8 @@ def _read_splits(path: Path, name: str, size: int,
     def bad(problem: str) -> ValueError:
         return ValueError(
             f"The MedMNIST file {path} {problem}. Replace it with the official {info['title']} "
-            f"file (delete it and call fetch_medmnist({name!r}, {int(size)}), or download "
+            f"file (run `crossdomain-kit fetch {name}{'' if int(size) == 28 else f' --size {int(size)}'} --force`, "
+            f"or fetch_medmnist({name!r}, {int(size)}, force=True) in Python, or download "
             f"{download_url(record['file'], record['url'])}).")
 
     result = {}

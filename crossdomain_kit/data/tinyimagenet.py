@@ -240,7 +240,8 @@ def _check_registry(data: dict, bad) -> None:
 
 
 def fetch_tinyimagenet(data_dir: str | os.PathLike | None = None, *, download: bool = True,
-                       timeout: float = 30.0, retries: int = 3, progress: bool = True) -> Path:
+                       timeout: float = 30.0, retries: int = 3, progress: bool = True,
+                       force: bool = False) -> Path:
     """Path of ``tinyimagenet_grey32.npz`` in the data folder, made from the official zip if missing.
 
     Looks for the converted file, then for the official zip in the same
@@ -255,6 +256,9 @@ def fetch_tinyimagenet(data_dir: str | os.PathLike | None = None, *, download: b
         timeout: seconds before a stalled connection counts as failed.
         retries: extra download attempts after a network failure.
         progress: show the download and conversion progress bars.
+        force: download and convert even when the converted file (a corrupt
+            one, say) or the zip is there: the new file replaces the old one
+            once converted; a failure leaves it as it was.
 
     Returns:
         Absolute path of the ``.npz`` file.
@@ -269,9 +273,9 @@ def fetch_tinyimagenet(data_dir: str | os.PathLike | None = None, *, download: b
     official = info["official"]
     folder = config.data_dir(data_dir)
     path, archive = folder / info["file"], folder / official["file"]
-    if path.is_file():
+    if path.is_file() and not force:
         return path
-    if archive.is_file():
+    if archive.is_file() and not force:
         return convert_tinyimagenet(archive, path, size=info["image_size"], progress=progress)
     url = download_url(official["file"], official["url"])
     elsewhere = (f"point {config.DATA_DIR_ENV} (or data_dir=) at a folder that already holds "
@@ -321,8 +325,9 @@ def load_tinyimagenet(data_dir: str | os.PathLike | None = None, *, download: bo
 
     def bad(problem: str) -> ValueError:
         return ValueError(
-            f"The Tiny ImageNet file {path} {problem}. Replace it: delete it and call load_tinyimagenet() "
-            f"to download and convert {download_url(official['file'], official['url'])} again.")
+            f"The Tiny ImageNet file {path} {problem}. Replace it: run `crossdomain-kit fetch tinyimagenet "
+            f"--force` (or fetch_tinyimagenet(force=True) in Python) to download and convert "
+            f"{download_url(official['file'], official['url'])} again.")
 
     arrays = _read_arrays(path, bad)
     class_ids = _checked_names(arrays["class_ids"], "class_ids", None, bad)

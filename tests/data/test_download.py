@@ -92,6 +92,49 @@ def test_failed_downloads_leave_the_folder_as_it_was(http_server, tmp_path, case
         assert target.read_bytes() == PRECIOUS
 
 
+def _trickle(handler, hit):
+    """100 bytes every 0.1 s: never a stall of `timeout`, but about 100 s for the whole body."""
+    handler.send_response(200)
+    handler.send_header("Content-Length", str(len(BODY)))
+    handler.end_headers()
+    for start in range(0, len(BODY), 100):
+        if handler.local.stop.wait(0.1):
+            return
+        handler.wfile.write(BODY[start:start + 100])
+        handler.wfile.flush()
+
+
+def test_a_deadline_bounds_the_whole_download_of_a_trickling_server(http_server, tmp_path):
+    url = http_server.route("/data.npz", _trickle)
+    started = time.monotonic()
+    with pytest.raises(DownloadError, match=r"Gave up downloading .*the deadline passed with [\d,]+ bytes received "
+                                            r"of 102,400 \(the server is sending too slowly\)"):
+        download_file(url, tmp_path / "new" / "data.npz", MD5, retries=3, deadline=1.5, **FAST)
+    assert time.monotonic() - started < 1.5 + FAST["timeout"] + 1  # at most one wait late
+    assert http_server.hits["/data.npz"] == 1 and _listing(tmp_path) == []  # not retried; no folder left
+
+
+def test_a_deadline_stops_the_retries_too(tmp_path):
+    started = time.monotonic()
+    with pytest.raises(DownloadError, match=r"\(1 attempt, out of time\)"):
+        download_file(unreachable_url(), tmp_path / "f.npz", retries=5, deadline=0.5, timeout=0.5, backoff=1.0,
+                      progress=False)
+    assert time.monotonic() - started < 2
+
+
+def test_a_failed_download_removes_only_the_folders_it_made(tmp_path):
+    (tmp_path / "mine").mkdir()
+    with pytest.raises(DownloadError):
+        download_file(unreachable_url(), tmp_path / "mine" / "a" / "b" / "f.npz", retries=0, **FAST)
+    assert _listing(tmp_path) == ["mine"] and _listing(tmp_path / "mine") == []
+
+
+def test_a_destination_under_a_file_is_refused(tmp_path):
+    (tmp_path / "afile").write_text("x")
+    with pytest.raises(ValueError, match=r"afile is a file"):
+        download_file("http://127.0.0.1:9/f", tmp_path / "afile" / "f.npz")
+
+
 def test_404_error_carries_the_status(http_server, tmp_path):
     with pytest.raises(DownloadError) as info:
         download_file(http_server.url("/missing.npz"), tmp_path / "x.npz", **FAST)
@@ -122,6 +165,7 @@ def test_no_server_reads_as_a_network_error(tmp_path):
     (dict(retries=-1), r"Received: retries=-1"),
     (dict(retries=1.5), r"Received: retries=1.5"),
     (dict(backoff=-1.0), r"Received: backoff=-1.0"),
+    (dict(deadline=0), r"Received: deadline=0"),
 ])
 def test_bad_arguments_are_rejected_before_any_request(tmp_path, kwargs, match):
     args = {"url": "http://127.0.0.1:9/f", "destination": tmp_path / "f", **kwargs}
