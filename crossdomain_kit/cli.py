@@ -32,6 +32,7 @@ from __future__ import annotations
 
 import argparse
 import contextlib
+import csv
 import math
 import shlex
 import sys
@@ -76,6 +77,8 @@ def _number(convert, accept, requirement: str):
 
 
 _positive_int = _number(int, lambda v: v >= 1, "an integer >= 1")
+MAX_BATCH_SIZE = 4096  # larger batches only exhaust memory (TensorFlow's allocator error, mid-run)
+_batch_size = _number(int, lambda v: 1 <= v <= MAX_BATCH_SIZE, f"an integer from 1 to {MAX_BATCH_SIZE}")
 _non_negative_int = _number(int, lambda v: v >= 0, "an integer >= 0")
 _positive_float = _number(float, lambda v: math.isfinite(v) and v > 0, "a number > 0")
 _open_fraction = _number(float, lambda v: 0 < v < 1, "a number in (0, 1)")
@@ -124,7 +127,7 @@ def _add_data_options(parser: _Parser) -> None:
                              "there is no test/ folder or test split (default: 0.2)")
     parser.add_argument("--seed", type=_non_negative_int, default=0, metavar="N",
                         help="seed for carving splits, shuffling and initial weights (default: 0)")
-    parser.add_argument("--batch-size", type=_positive_int, metavar="N",
+    parser.add_argument("--batch-size", type=_batch_size, metavar="N",
                         help=f"images per batch (default: {BATCH_SIZE})")
 
 
@@ -210,14 +213,15 @@ def build_parser() -> argparse.ArgumentParser:
     predict = _command(
         subparsers, "predict", "probability and label for each image file",
         "crossdomain-kit predict runs/xray/model.keras scans/ extra.png",
-        "Prints one tab-separated line per file: file, probability of the positive class, label. "
+        "Prints one tab-separated line per file: file, probability of the positive class, label (a file name "
+        "holding a tab, newline or double quote is quoted as in CSV: read the output with a CSV reader). "
         "The threshold and class names come from --threshold, else from the metrics.json beside "
         "MODEL (finetune writes one), else 0.5 and labels 0/1.")
     predict.add_argument("model", metavar="MODEL", help="a .keras classifier saved by the kit")
     predict.add_argument("images", nargs="+", metavar="IMAGE", help="image files or folders (searched recursively)")
     predict.add_argument("--threshold", type=_probability, metavar="X",
                          help="probability at or above which an image is labelled positive")
-    predict.add_argument("--batch-size", type=_positive_int, default=32, metavar="N",
+    predict.add_argument("--batch-size", type=_batch_size, default=32, metavar="N",
                          help="images per batch (default: 32)")
     predict.set_defaults(run=_predict)
 
@@ -244,7 +248,7 @@ def build_parser() -> argparse.ArgumentParser:
         "DIR/checkpoint: run the same command again to resume. Non-commercial research and education only (ImageNet).")
     pretrain.add_argument("--out", required=True, metavar="DIR", help="output folder")
     pretrain.add_argument("--backbone", choices=pretrainable_backbones(), default=plan.backbone)
-    for flag, key, kind in (("--epochs", "epochs", _positive_int), ("--batch-size", "batch_size", _positive_int),
+    for flag, key, kind in (("--epochs", "epochs", _positive_int), ("--batch-size", "batch_size", _batch_size),
                             ("--lr", "learning_rate", _positive_float)):
         pretrain.add_argument(flag, type=kind, default=getattr(plan, key), dest=key,
                               help=f"(default: {getattr(plan, key):g})")
@@ -420,9 +424,9 @@ def _predict(args) -> None:
     threshold, names = _threshold_and_names(Path(args.model), args.threshold)
     inputs = as_prediction_inputs(args.images)
     probabilities, labels = predict_labels(model, inputs, threshold, batch_size=args.batch_size)
-    print("file\tprobability\tlabel")
-    for file, p, label in zip(inputs.files, probabilities, labels):
-        print(f"{file}\t{p:.6f}\t{names[label]}")
+    table = csv.writer(sys.stdout, delimiter="\t", lineterminator="\n")  # quotes a name holding a tab or newline
+    table.writerow(["file", "probability", "label"])
+    table.writerows([file, f"{p:.6f}", names[label]] for file, p, label in zip(inputs.files, probabilities, labels))
 
 
 def _fetch(args) -> None:

@@ -211,6 +211,20 @@ def test_predict_prints_probability_and_label_per_file(finetuned, scans):
     assert code == 0 and out.splitlines()[1].endswith("\tsick")
 
 
+def test_predict_quotes_file_names_that_hold_a_tab_newline_or_quote(finetuned, scans, tmp_path):
+    folder, _ = finetuned
+    source = sorted((scans / "train" / "sick").glob("*.png"))[0]
+    odd = [tmp_path / name for name in ("a\tb.png", "two\nlines.png", 'say "hi".png', "plain.png")]
+    for path in odd:
+        shutil.copy(source, path)
+    code, out, err = run("predict", folder / "model.keras", *odd)
+    assert code == 0, err
+    rows = list(csv.reader(io.StringIO(out), delimiter="\t"))
+    assert rows[0] == ["file", "probability", "label"]
+    assert sorted(row[0] for row in rows[1:]) == sorted(map(str, odd))
+    assert len({row[1] for row in rows[1:]}) == 1  # the same image under four names
+
+
 # --- finetune on a real MedMNIST file, from a source model ----------------------------------------
 
 def test_finetune_a_source_model_on_a_real_npz_reports_before_and_after(demo, tmp_path):
@@ -388,6 +402,10 @@ BAD = {
     "imagenet for the small CNN": (["finetune", "--data", "{root}/scans", "--out", "{root}/out", "--backbone",
                                     "small_cnn", "--weights", "imagenet"], 2,
                                    "--weights imagenet: small_cnn has no ImageNet weights"),
+    "huge batch": (["finetune", "--data", "{root}/one", "--out", "{root}/out", "--batch-size", "100000000"], 2,
+                   "argument --batch-size: must be an integer from 1 to 4096, got '100000000'"),
+    "huge batch, predict": (["predict", "{root}/broken.keras", "{root}/one", "--batch-size", "5000"], 2,
+                            "argument --batch-size: must be an integer from 1 to 4096"),
     "zero epochs": (["finetune", "--data", "{root}/one", "--out", "{root}/out", "--epochs", "0"], 2,
                     "argument --epochs: must be an integer >= 1, got '0'"),
     "bad freeze policy": (["finetune", "--data", "x", "--out", "y", "--freeze", "some"], 2,

@@ -90,18 +90,24 @@ def check_output_folder(folder: str | os.PathLike, inputs: Sequence[str | os.Pat
 
     Args:
         folder: the destination. It may be missing, empty, or an earlier kit
-            report (which will be replaced whole).
+            report (which will be replaced whole). A symbolic link is followed:
+            the report replaces the folder it points to, and the link stays.
         inputs: files or folders the run reads (a model, the data); none may
-            lie inside ``folder``, which the new report replaces.
+            lie inside ``folder``, which the new report replaces (links
+            followed on both sides).
 
     Returns:
-        The folder as an absolute ``Path``.
+        The folder as an absolute ``Path``, symbolic links resolved.
 
     Raises:
-        ValueError: if it is a file, a non-empty folder that is not a kit
-            report, or holds one of ``inputs``.
+        ValueError: if it is a file, a broken link, a non-empty folder that is
+            not a kit report, or holds one of ``inputs``.
     """
-    path = Path(folder).expanduser().absolute()
+    given = Path(folder).expanduser().absolute()
+    path = given.resolve()
+    if given.is_symlink() and not path.exists():
+        raise _checks.fail(f"{given} is a broken symbolic link (to {path}); remove it or choose another folder "
+                           "for the report.", "out", str(folder))
     if path.exists() and not path.is_dir():
         raise _checks.fail(f"{path} is a file; choose a folder for the report.", "out", str(folder))
     if path.is_dir() and any(path.iterdir()) and not _is_kit_report(path):
@@ -109,7 +115,7 @@ def check_output_folder(folder: str | os.PathLike, inputs: Sequence[str | os.Pat
                            "choose a new or empty folder (an earlier report is replaced).",
                            "out", str(folder))
     for item in inputs:
-        used = Path(item).expanduser().absolute()
+        used = Path(item).expanduser().resolve()
         if used == path or path in used.parents:
             raise _checks.fail(f"{path} holds {used}, which this run reads, and the new report would "
                                "replace it; choose another folder for the report.", "out", str(folder))

@@ -127,6 +127,27 @@ def test_output_folder_checks(tmp_path, after):
     rp.check_output_folder(tmp_path / "empty", inputs=[tmp_path / "emptyish" / "model.keras"])
 
 
+def test_a_link_to_an_earlier_report_is_followed_and_kept(tmp_path, after):
+    rp.write_report(tmp_path / "run-1", "first", after)
+    (tmp_path / "latest").symlink_to("run-1")
+    assert rp.write_report(tmp_path / "latest", "second", after) == tmp_path / "run-1"
+    assert (tmp_path / "latest").is_symlink() and (tmp_path / "latest" / "report.md").read_text().startswith("# second")
+    assert _listing(tmp_path) == ["latest", "run-1"]  # no hidden leftovers beside either
+
+
+def test_a_link_cannot_hide_an_input_or_be_broken(tmp_path, after):
+    rp.write_report(tmp_path / "run-1", "first", after)
+    (tmp_path / "run-1" / "model.keras").write_text("the source model")
+    (tmp_path / "latest").symlink_to(tmp_path / "run-1")
+    with pytest.raises(ValueError, match=r"run-1 holds .*run-1/model\.keras, which this run reads"):
+        rp.check_output_folder(tmp_path / "latest", inputs=[tmp_path / "run-1" / "model.keras"])
+    with pytest.raises(ValueError, match=r"which this run reads"):
+        rp.check_output_folder(tmp_path / "run-1", inputs=[tmp_path / "latest" / "model.keras"])
+    (tmp_path / "gone").symlink_to(tmp_path / "nowhere")
+    with pytest.raises(ValueError, match=r"gone is a broken symbolic link \(to .*nowhere\).*Received: out="):
+        rp.check_output_folder(tmp_path / "gone")
+
+
 def test_bad_arguments_are_named(after):
     with pytest.raises(ValueError, match="Received: p_test="):
         rp.ModelEvaluation("m", after.report, after.y_test, after.p_test + 2)
