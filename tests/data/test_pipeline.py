@@ -264,3 +264,57 @@ def test_class_weights_match_scikit_learn():
 def test_class_weights_reject_bad_labels(labels, match):
     with pytest.raises(ValueError, match=match):
         class_weights(labels)
+
+
+# --- EXIF orientation: applied as a viewer (and PIL.ImageOps.exif_transpose) shows the image ---------
+
+def _tagged(path, orientation: int):
+    """An asymmetric 5x5 RGB image (no two pixels alike) saved with the EXIF orientation tag ``orientation``."""
+    pixels = (np.arange(5 * 5 * 3, dtype=np.uint8).reshape(5, 5, 3) * 3)
+    exif = Image.Exif()
+    exif[0x0112] = orientation
+    Image.fromarray(pixels).save(path, exif=exif.tobytes())
+    return str(path)
+
+
+def test_exif_orientations_reads_the_tag_and_defaults_to_1(tmp_path):
+    from crossdomain_kit.data.pipeline import exif_orientations
+
+    files = [_tagged(tmp_path / f"o{k}.png", k) for k in range(1, 9)]
+    Image.new("L", (4, 4)).save(plain := tmp_path / "plain.png")
+    (tmp_path / "broken.jpg").write_bytes(b"not an image")
+    orientations = exif_orientations([*files, str(plain), str(tmp_path / "broken.jpg")])
+    assert orientations.tolist() == [1, 2, 3, 4, 5, 6, 7, 8, 1, 1] and orientations.dtype == np.int32
+
+
+@pytest.mark.parametrize("training", [False, True], ids=["in order", "training, cached"])
+def test_every_exif_orientation_is_applied_as_pillow_applies_it(tmp_path, training):
+    from PIL import ImageOps
+
+    files = [_tagged(tmp_path / f"o{k}.png", k) for k in range(1, 9)]
+    upright = []
+    for path in files:
+        with Image.open(path) as image:
+            upright.append(np.asarray(ImageOps.exif_transpose(image)))
+    assert len({u.tobytes() for u in upright}) == 8  # eight different pictures of one stored array
+    split = DomainSplit(labels=np.arange(8) % 2, files=files, domain="d", split="train")
+    dataset = make_pipeline(split, preprocess=tf.identity, backbone=None, image_size=5, channels=3, batch_size=8,
+                            training=training, augment=False, seed=0, cache=training)
+    images = np.concatenate([x for x, _ in dataset.as_numpy_iterator()]).astype(np.uint8)
+    if training:  # shuffled: the same eight pictures, in some order
+        assert sorted(i.tobytes() for i in images) == sorted(u.tobytes() for u in upright)
+    else:
+        np.testing.assert_array_equal(images, np.stack(upright))
+
+
+def test_a_sideways_photo_is_resized_after_it_is_turned(tmp_path):
+    exif = Image.Exif()
+    exif[0x0112] = 6  # stored 8 wide x 4 high, displayed 4 wide x 8 high
+    stored = np.zeros((4, 8), np.uint8)
+    stored[:, :4] = 255  # the left half of the stored image: the top half once turned clockwise
+    Image.fromarray(stored).save(path := tmp_path / "photo.jpg", exif=exif.tobytes(), quality=100)
+    split = DomainSplit(labels=np.array([1]), files=[str(path)], domain="d", split="test")
+    image = next(iter(make_pipeline(split, backbone=None, preprocess=tf.identity, image_size=(8, 4), channels=1,
+                                    batch_size=1)))[0][0]
+    assert image.shape == (8, 4, 1)
+    assert float(tf.reduce_mean(image[:4])) > 200 and float(tf.reduce_mean(image[4:])) < 50
