@@ -172,14 +172,15 @@ class JobRunner:
         the job to stop and keeps waiting for its clean end.
         """
         deadline = None if timeout is None else time.monotonic() + timeout
-        while self.running:
-            if deadline is not None and time.monotonic() >= deadline:
-                return False
-            try:
+        while True:
+            try:  # the whole step: an interrupt can land between the checks as well as in the wait
+                if not self.running:
+                    return True
+                if deadline is not None and time.monotonic() >= deadline:
+                    return False
                 self._idle.wait(0.1)
             except KeyboardInterrupt:
                 self.stop_requested.set()
-        return True
 
 
 class JobCallback(keras.callbacks.Callback):
