@@ -2,6 +2,7 @@
 
 import _thread
 import base64
+import signal
 import threading
 import time
 
@@ -184,7 +185,17 @@ def test_an_error_while_training_is_shown_and_leaves_no_stuck_state(domain, monk
     assert not dashboard.controls["train"].disabled
 
 
-def test_foreground_mode_waits_in_the_click_and_an_interrupt_stops_cleanly(domain):
+@pytest.fixture
+def sigint_raises():
+    """SIGINT raises KeyboardInterrupt, as in a Jupyter kernel. A process that a non-interactive shell
+    starts in the background (CI's side-by-side lanes) inherits SIGINT ignored: interrupt_main would
+    then do nothing."""
+    previous = signal.signal(signal.SIGINT, signal.default_int_handler)
+    yield
+    signal.signal(signal.SIGINT, previous)
+
+
+def test_foreground_mode_waits_in_the_click_and_an_interrupt_stops_cleanly(domain, sigint_raises):
     _, _, dashboard = _panels(domain, run_mode="foreground", epochs=200, patience=200)
     state = dashboard.state
 
