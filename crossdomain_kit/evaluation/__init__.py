@@ -15,6 +15,7 @@ from .metrics import (
     check_predictions,
     BinaryMetrics,
     binary_metrics,
+    roc_auc,
     classification_report_text,
 )
 from .thresholds import (

@@ -129,6 +129,29 @@ class BinaryMetrics:
         return out
 
 
+def roc_auc(y_true, y_prob) -> float:
+    """The exact ROC AUC: P(a random positive scores above a random negative) + ½ P(tie).
+
+    The same number as ``sklearn.metrics.roc_auc_score`` and as
+    :func:`binary_metrics`' ``auc``; unlike Keras's ``AUC`` metric, which
+    interpolates over a fixed grid of thresholds, it is not an approximation.
+
+    Args:
+        y_true: labels in {0, 1}; both classes needed.
+        y_prob: scores of the positive class: probabilities in [0, 1].
+
+    Returns:
+        The AUC, a float in [0, 1].
+
+    Raises:
+        ValueError: on invalid predictions or a single-class ``y_true``.
+
+    Introduced in ``notebooks/04_freezing_hyperparameters_lab.ipynb``.
+    """
+    y, p = check_predictions(y_true, y_prob, both_classes="ROC AUC")
+    return float(_core.metric_rows(y, p, 0.5, np.ones((1, y.size)), ("auc",))["auc"][0])
+
+
 def binary_metrics(y_true, y_prob, threshold: float) -> BinaryMetrics:
     """AUC and the thresholded metrics of one split.
 

@@ -42,7 +42,7 @@ from ..data.pipeline import make_pipeline
 from ..training.checks import check_dataset, check_validation
 from ..training.loop import loop_metrics, make_objective_step, make_test_step, run_epochs
 from ..training.results import TrainingResult
-from ..training.runtime import distribute_dataset, optimizer_in_scope, set_global_seed
+from ..training.runtime import optimizer_in_scope, set_global_seed
 
 LABELLED = ("source", "target", "both")
 EMBEDDINGS = ("pca", "tsne")
@@ -446,8 +446,7 @@ def train_adapted(classifier, source_ds, target_ds, val_ds, *, method: str, epoc
                                       optimizer=optimizer)
     train_step = make_objective_step(network, optimizer, objective, metrics)
     test_step = make_test_step(classifier, keras.losses.BinaryCrossentropy(from_logits=True), metrics)
-    return run_epochs(classifier, distribute_dataset(train_ds, classifier),
-                      distribute_dataset(val_ds, classifier), epochs, train_step, test_step, metrics,
+    return run_epochs(classifier, train_ds, val_ds, epochs, train_step, test_step, metrics,
                       optimizer=optimizer, phase=method, monitor=monitor, restore_best=True, verbose=verbose)
 
 

@@ -45,7 +45,6 @@ from ..theory.losses import bce_gradient_logits
 from ..training.checks import check_dataset
 from ..training.loop import check_tape_run, make_objective_step, make_test_step, run_epochs, start_tape_run
 from ..training.results import TrainingResult
-from ..training.runtime import distribute_dataset
 
 
 # --- The step and the logistic model's input gradient (NumPy) ---------------------------------------
@@ -406,6 +405,5 @@ def train_adversarial(model, train_ds, val_ds, epochs: int, optimizer, *, epsilo
                                        clip_range=clip)
     train_step = make_objective_step(model, optimizer, objective, metrics)
     test_step = make_test_step(model, keras.losses.BinaryCrossentropy(from_logits=True), metrics)
-    return run_epochs(model, distribute_dataset(train_ds, model), distribute_dataset(val_ds, model),
-                      epochs, train_step, test_step, metrics, optimizer=optimizer, phase="adversarial",
+    return run_epochs(model, train_ds, val_ds, epochs, train_step, test_step, metrics, optimizer=optimizer, phase="adversarial",
                       monitor=monitor, patience=patience, restore_best=restore_best, verbose=verbose)

@@ -72,6 +72,10 @@ def plot_learning_curves(history, axes=None, *, label: str | None = None, epoch_
                          phases=None, best_epoch: int | None = None):
     """Loss and AUC per epoch: training solid, validation dashed.
 
+    The kit's trainers record the exact validation AUC (the tables' number);
+    the training AUC is Keras's approximate metric, running over each epoch's
+    batches; the AUC panel's title says so.
+
     Call it once per run on the same two axes to draw runs one after the other.
 
     Args:
@@ -121,7 +125,7 @@ def plot_learning_curves(history, axes=None, *, label: str | None = None, epoch_
         ax.xaxis.set_major_locator(MaxNLocator(integer=True))
         ax.legend(loc="best", fontsize="small")
     loss_ax.set(xlabel="epoch", ylabel="binary cross-entropy", title="loss")
-    auc_ax.set(xlabel="epoch", ylabel="ROC AUC", title="AUC")
+    auc_ax.set(xlabel="epoch", ylabel="ROC AUC", title="AUC (validation exact, training running)")
     return drawn
 
 

@@ -18,7 +18,9 @@
   ``Σ_k λ_k R_k`` (``α R_S + (1 − α) R_T`` for a source and a target).
 
 Every trainer returns a :class:`TrainingResult` (:mod:`.results`) holding the
-per-epoch history. Ctrl-C (``KeyboardInterrupt``) during training is not an
+per-epoch history; its ``val_auc`` is the exact AUC of the validation split
+(:class:`ExactValidationAUC`, :mod:`.validation`), the number the evaluation
+tables print, not Keras's approximate ``AUC`` metric. Ctrl-C (``KeyboardInterrupt``) during training is not an
 error: the weights of the best epoch so far are restored, a message says so,
 and the history of the finished epochs is returned.
 
@@ -58,3 +60,4 @@ from .lr_finder import (
 )
 from .joint import joint_datasets, mix_domains, train_joint
 from .progress import EpochProgressBars
+from .validation import ExactValidationAUC

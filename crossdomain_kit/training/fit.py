@@ -29,6 +29,7 @@ from ..data.pipeline import class_weights as balanced_class_weights
 from .checks import check_callbacks, check_dataset, check_monitor, check_validation, label_counts
 from .results import EpochRecorder, TrainingResult, fit_until_interrupted
 from .runtime import set_global_seed
+from .validation import ExactValidationAUC
 
 _FREEZE_KEYS = ("policy", "k", "from_layer", "train_batchnorm")
 
@@ -64,11 +65,15 @@ def check_fit_controls(val_ds, *, patience, lr_patience, lr_factor, monitor, see
     return patience, lr_patience, lr_factor, monitor, seed, callbacks
 
 
-def fit_callbacks(recorder, monitor: str, patience: int, lr_patience: int, lr_factor: float, verbose,
-                  callbacks=()) -> list:
-    """The callbacks of one ``fit`` phase: the recorder, early stopping, the plateau schedule, the caller's.
+def fit_callbacks(val_ds, recorder, monitor: str, patience: int, lr_patience: int, lr_factor: float,
+                  verbose, callbacks=()) -> list:
+    """The callbacks of one ``fit`` phase: the exact validation AUC, the recorder, early stopping,
+    the plateau schedule, the caller's.
 
     Args:
+        val_ds: the validation dataset, scored by
+            :class:`~crossdomain_kit.training.validation.ExactValidationAUC`
+            first, so every later callback reads the exact ``val_auc``.
         recorder: the run's :class:`~crossdomain_kit.training.results.EpochRecorder`.
         monitor: the validation metric both callbacks follow (``*loss``
             minimised, any other maximised).
@@ -83,7 +88,7 @@ def fit_callbacks(recorder, monitor: str, patience: int, lr_patience: int, lr_fa
     """
     mode = "min" if monitor.endswith("loss") else "max"
     chatty = 1 if verbose else 0
-    return [recorder,
+    return [ExactValidationAUC(val_ds), recorder,
             keras.callbacks.EarlyStopping(monitor=monitor, mode=mode, patience=patience,
                                           restore_best_weights=True, verbose=chatty),
             keras.callbacks.ReduceLROnPlateau(monitor=monitor, mode=mode, patience=lr_patience,
@@ -248,7 +253,7 @@ def fine_tune(model, train_ds, val_ds, *, head_epochs: int, finetune_epochs: int
         interrupted = fit_until_interrupted(
             model, train_ds, validation_data=val_ds, initial_epoch=done, epochs=done + epochs,
             class_weight=class_weight, verbose=verbose,
-            callbacks=fit_callbacks(recorder, monitor, patience, lr_patience, lr_factor, verbose, callbacks))
+            callbacks=fit_callbacks(val_ds, recorder, monitor, patience, lr_patience, lr_factor, verbose, callbacks))
         if interrupted:
             break
     return recorder.finish(interrupted)

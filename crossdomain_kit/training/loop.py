@@ -26,6 +26,7 @@ from ..models.compiling import classifier_metrics as _model_metrics
 from .checks import check_dataset, check_monitor, check_validation
 from .results import EpochRecorder, TrainingResult
 from .runtime import distribute_dataset, gpu_available, optimizer_in_scope, set_global_seed
+from .validation import ExactValidationAUC
 
 
 # --- Steps: one batch, with or without an update ------------------------------------------------------
@@ -248,9 +249,10 @@ def train_with_tape(model, train_ds, val_ds, epochs: int, optimizer, *, monitor:
     Equivalent to compiling ``model`` with ``optimizer``, the from-logits
     binary cross-entropy and the metrics of
     :func:`crossdomain_kit.models.compiling.compile_classifier`, then
-    ``model.fit(train_ds, validation_data=val_ds, epochs=epochs)``: the same
-    initial weights, batches and optimizer give the same weights and metrics
-    (up to float rounding). As with a plain ``fit``, the model ends with the
+    ``model.fit(train_ds, validation_data=val_ds, epochs=epochs,
+    callbacks=[ExactValidationAUC(val_ds)])``: the same initial weights,
+    batches and optimizer give the same weights and metrics (up to float
+    rounding), ``val_auc`` exact in both. As with a plain ``fit``, the model ends with the
     last epoch's weights; after Ctrl-C, with the best epoch's. (For a
     dataset that reshuffles on every iteration, "the same batches" holds for
     the first epoch only: ``fit`` prepares each next epoch's iterator ahead
@@ -292,9 +294,7 @@ def train_with_tape(model, train_ds, val_ds, epochs: int, optimizer, *, monitor:
     loss_fn = keras.losses.BinaryCrossentropy(from_logits=True)
     train_step = make_train_step(model, optimizer, loss_fn, metrics)
     test_step = make_test_step(model, loss_fn, metrics)
-    train_data, val_data = distribute_dataset(train_ds, model), distribute_dataset(val_ds, model)
-
-    return run_epochs(model, train_data, val_data, epochs, train_step, test_step, metrics,
+    return run_epochs(model, train_ds, val_ds, epochs, train_step, test_step, metrics,
                       optimizer=optimizer, phase="tape", monitor=monitor, patience=patience,
                       restore_best=restore_best, verbose=verbose)
 
@@ -361,21 +361,23 @@ def start_tape_run(model, optimizer, seed):
     return optimizer, metrics
 
 
-def run_epochs(model, train_data, val_data, epochs: int, train_step, test_step, metrics: dict, *,
+def run_epochs(model, train_ds, val_ds, epochs: int, train_step, test_step, metrics: dict, *,
                optimizer, phase: str = "tape", monitor: str = "val_auc", patience: int | None = None,
                restore_best: bool = False, verbose: bool = True) -> TrainingResult:
     """The epoch loop of :func:`train_with_tape`, for any train and test step.
 
     Each epoch runs :func:`train_epoch` then :func:`evaluate` (its metrics
-    prefixed ``val_``), records them, and keeps the weights of the best epoch
-    by ``monitor``; Ctrl-C restores those weights and ends the loop. The
+    prefixed ``val_``, ``val_auc`` then made exact by
+    :class:`~crossdomain_kit.training.validation.ExactValidationAUC`),
+    records them, and keeps the weights of the best epoch by ``monitor``; Ctrl-C restores those weights and ends the loop. The
     extension point for trainers with their own step
     (:func:`make_objective_step`), e.g. :func:`crossdomain_kit.methods.adaptation.train_adapted`.
 
     Args:
         model: the model whose weights are recorded and restored (the
             classifier, when the step trains a larger model around it).
-        train_data, val_data: batches for ``train_step`` and ``test_step``.
+        train_ds, val_ds: batched datasets for ``train_step`` and ``test_step``
+            (distributed here under ``model``'s strategy).
         epochs: number of epochs (>= 1).
         train_step, test_step: from :func:`make_train_step` or
             :func:`make_objective_step`, and :func:`make_test_step`, both
@@ -405,6 +407,9 @@ def run_epochs(model, train_data, val_data, epochs: int, train_step, test_step, 
     epochs = _checks.positive_int(epochs, "epochs")
     monitor = check_monitor(monitor)
     patience = _check_patience(patience)
+    train_data, val_data = distribute_dataset(train_ds, model), distribute_dataset(val_ds, model)
+    exact_auc = ExactValidationAUC(val_ds)
+    exact_auc.set_model(model)
     recorder = EpochRecorder(model, monitor, optimizer=optimizer)
     recorder.phase = phase
     interrupted = False
@@ -415,6 +420,7 @@ def run_epochs(model, train_data, val_data, epochs: int, train_step, test_step, 
             logs = train_epoch(train_data, train_step, metrics)
             logs.update({f"val_{name}": value
                          for name, value in evaluate(val_data, test_step, metrics).items()})
+            exact_auc.on_epoch_end(epoch, logs)
             recorder.on_epoch_end(epoch, logs)
             bar.set_postfix({name: f"{value:.4f}" for name, value in logs.items()})
             last_better = -1 if recorder.best_epoch is None else recorder.best_epoch

@@ -28,6 +28,9 @@ class TrainingResult:
         history: ``{name: [value per epoch]}``: ``loss``, ``auc``,
             ``accuracy``, their ``val_`` twins and the ``learning_rate`` used
             in the epoch (the head's, with discriminative learning rates).
+            ``val_auc`` is exact (scikit-learn's number on the validation
+            split); ``auc`` is Keras's approximate metric, running over the
+            epoch's batches while the weights change.
         phases: the phase of each epoch, e.g. ``"head"`` then ``"finetune"``.
         monitor: the validation metric that chose the best epoch.
         best_epoch: index (0-based, into the history lists) of the best epoch,

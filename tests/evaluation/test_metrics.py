@@ -100,6 +100,7 @@ def test_binary_metrics_equal_scikit_learns(seed, levels, threshold):
     m = ev.binary_metrics(y, p, threshold)
     pred = (p >= threshold).astype(int)
     assert m.auc == pytest.approx(sk.roc_auc_score(y, p), abs=1e-12)  # ties count one half
+    assert ev.roc_auc(y, p) == m.auc
     np.testing.assert_array_equal(m.confusion_matrix, sk.confusion_matrix(y, pred, labels=[0, 1]))
     assert m.accuracy == pytest.approx(sk.accuracy_score(y, pred))
     assert m.balanced_accuracy == pytest.approx(sk.balanced_accuracy_score(y, pred))
@@ -109,6 +110,11 @@ def test_binary_metrics_equal_scikit_learns(seed, levels, threshold):
     assert m.ppv == pytest.approx(sk.precision_score(y, pred, zero_division=np.nan), nan_ok=True)
     assert m.f1 == pytest.approx(sk.f1_score(y, pred, zero_division=np.nan), nan_ok=True)
     assert (m.n, m.n_positive, m.positive_fraction) == (y.size, y.sum(), y.mean())
+
+
+def test_roc_auc_needs_both_classes():
+    with pytest.raises(ValueError, match="both classes"):
+        ev.roc_auc([1, 1, 1], [0.2, 0.3, 0.9])
 
 
 def test_binary_metrics_by_hand():
