@@ -48,7 +48,11 @@ class ExactValidationAUC(keras.callbacks.Callback):
 
     def set_model(self, model):
         super().set_model(model)
-        self._logits = tf.function(lambda images: model(images, training=False), reduce_retracing=True)
+        images = self.val_ds.element_spec[0]
+        if isinstance(images, tf.TensorSpec):  # one trace, the last (smaller) batch included
+            self._logits = tf.function(lambda x: model(x, training=False), input_signature=[images])
+        else:
+            self._logits = tf.function(lambda x: model(x, training=False), reduce_retracing=True)
 
     def score(self) -> float:
         """The model's exact ROC AUC on ``val_ds`` (probabilities as

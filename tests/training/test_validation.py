@@ -30,6 +30,14 @@ def test_the_score_is_scikit_learns_auc_and_keras_metric_is_not_always():
     assert abs(keras_auc - exact.score()) < 0.05  # close, but from 200 thresholds: not the same number
 
 
+def test_the_model_is_traced_once_whatever_the_batch_sizes():
+    model = _model()
+    exact = training.ExactValidationAUC(_ds(n=20, seed=1))  # batches of 8, 8 and 4
+    exact.set_model(model)
+    exact.score(), exact.score()
+    assert exact._logits.experimental_get_tracing_count() == 1
+
+
 def test_fit_callbacks_after_it_read_the_exact_value():
     model = compile_classifier(_model())
     spy = _EpochWeights()
