@@ -28,6 +28,9 @@ Seeds, determinism, mixed precision and ``tf.distribute`` strategies are in
 :mod:`.runtime` (:func:`set_global_seed`, :func:`enable_mixed_precision`): a
 model built inside ``strategy.scope()`` trains under that strategy with every
 function here. The argument checks the trainers share are in :mod:`.checks`;
+:func:`recompute_batchnorm_statistics` and :class:`RecomputeBatchNormStatistics`
+(:mod:`.batchnorm`) set BatchNorm's moving statistics to the mean of batch
+statistics with the current weights (before every validation of a pretraining run);
 :class:`EpochProgressBars` (:mod:`.progress`) draws a progress bar per epoch.
 
 Importing this package imports TensorFlow and Keras.
@@ -40,6 +43,7 @@ the tape loop, the LR finder) and ``notebooks/03_transfer_shifted_domains.ipynb`
 from .checks import MONITORS
 from .runtime import enable_mixed_precision, gpu_available, set_global_seed
 from .results import TrainingResult
+from .batchnorm import RecomputeBatchNormStatistics, recompute_batchnorm_statistics
 from .fit import fine_tune
 from .loop import (
     evaluate,

@@ -21,7 +21,8 @@ ships the backbone's weights, which
 * :func:`pretrain_backbone` (here) builds the backbone exactly as the
   classifier builds it, puts a multi-class head on it (pooling → dropout →
   one logit per class), trains it with ``tf.data`` on in-memory arrays and
-  reports top-1 and top-5 accuracy on validation every epoch. With
+  reports top-1 and top-5 accuracy on validation every epoch (BatchNorm's
+  statistics recomputed first for the epoch's final weights). With
   ``checkpoint_dir`` it is resumable: after every epoch it writes the
   weights, the optimizer state and the history (each file atomically;
   :mod:`~crossdomain_kit.workflows.pretraining_checkpoints`), and calling it
@@ -248,22 +249,39 @@ def _prepare(plan: PretrainingPlan, n_classes: int, augment=None):
     return prepare
 
 
-def _train_dataset(source, arrays: _Arrays, plan: PretrainingPlan, seed: int, epoch: int):
+def _train_dataset(arrays: _Arrays, plan: PretrainingPlan, seed: int, epoch: int):
     import tensorflow as tf
 
     epoch_seed = _epoch_seed(seed, epoch)
     prepare = _prepare(plan, arrays.n_classes, augmentation(plan, epoch_seed))
+    # NumPy's permutation, not Dataset.shuffle, whose order also depends on TensorFlow's global seed and version.
+    order = np.random.default_rng(epoch_seed).permutation(arrays.train_labels.size)
+    shuffled = tf.data.Dataset.from_tensor_slices((arrays.train_images[order], arrays.train_labels[order]))
     # One map thread: seeded random layers draw from one state, which parallel calls would race for.
-    shuffled = source.shuffle(arrays.train_labels.size, seed=epoch_seed, reshuffle_each_iteration=False)
     return shuffled.batch(plan.batch_size).map(prepare).prefetch(tf.data.AUTOTUNE)
+
+
+def _unaugmented(images, labels, plan: PretrainingPlan, n_classes: int):
+    import tensorflow as tf
+
+    dataset = tf.data.Dataset.from_tensor_slices((images, labels)).batch(plan.batch_size)
+    return dataset.map(_prepare(plan, n_classes), num_parallel_calls=tf.data.AUTOTUNE)
 
 
 def _val_dataset(arrays: _Arrays, plan: PretrainingPlan):
     import tensorflow as tf
 
-    dataset = tf.data.Dataset.from_tensor_slices((arrays.val_images, arrays.val_labels)).batch(plan.batch_size)
-    prepare = _prepare(plan, arrays.n_classes)
-    return dataset.map(prepare, num_parallel_calls=tf.data.AUTOTUNE).cache().prefetch(tf.data.AUTOTUNE)
+    dataset = _unaugmented(arrays.val_images, arrays.val_labels, plan, arrays.n_classes)
+    return dataset.cache().prefetch(tf.data.AUTOTUNE)
+
+
+def _batchnorm_dataset(arrays: _Arrays, plan: PretrainingPlan, seed: int):
+    """The fixed, unaugmented training images BatchNorm's statistics are recomputed on, or None (plan: 0)."""
+    if not plan.batchnorm_images:
+        return None
+    rng = np.random.default_rng([seed, 1])  # a stream of its own: the subsets of _planned_arrays stay as they were
+    images, labels = _subset(arrays.train_images, arrays.train_labels, plan.batchnorm_images, rng)
+    return _unaugmented(images, labels, plan, arrays.n_classes)
 
 
 # --- Training --------------------------------------------------------------------------------------------
@@ -285,7 +303,11 @@ def pretrain_backbone(data, plan: PretrainingPlan | None = None, *, seed: int = 
     ``preprocess_input``; the training images are shuffled and augmented
     with seeds derived from ``seed`` and the epoch; validation images are
     neither. Top-1 and top-5 accuracy are measured on validation after every
-    epoch.
+    epoch, after BatchNorm's moving statistics are recomputed with the
+    epoch's final weights on ``plan.batchnorm_images`` fixed, unaugmented
+    training images (:class:`~crossdomain_kit.training.RecomputeBatchNormStatistics`;
+    the moving averages lag weights that move at a high learning rate,
+    and validation accuracy measured with them jumps from epoch to epoch).
 
     Every epoch is one ``fit`` call (``initial_epoch=e``), so callbacks see one
     ``on_train_begin``/``on_train_end`` pair per epoch.
@@ -324,9 +346,7 @@ def pretrain_backbone(data, plan: PretrainingPlan | None = None, *, seed: int = 
         ValueError: for data without the four arrays, labels out of range, a
             bad seed, or a checkpoint of another run.
     """
-    import tensorflow as tf
-
-    from ..training import EpochProgressBars, set_global_seed
+    from ..training import EpochProgressBars, RecomputeBatchNormStatistics, set_global_seed
 
     plan = PretrainingPlan() if plan is None else plan
     if not isinstance(plan, PretrainingPlan):
@@ -351,14 +371,14 @@ def pretrain_backbone(data, plan: PretrainingPlan | None = None, *, seed: int = 
     if 0 < resumed < plan.epochs:
         print(f"Resuming from the checkpoint in {folder}: {resumed} of {plan.epochs} epochs done.")
 
-    source = tf.data.Dataset.from_tensor_slices((arrays.train_images, arrays.train_labels))
-    val_ds = _val_dataset(arrays, plan)
-    extra = [*([EpochProgressBars("pretraining", shown=_SHOWN_METRICS)] if progress else []), *callbacks]
+    val_ds, batchnorm_ds = _val_dataset(arrays, plan), _batchnorm_dataset(arrays, plan, seed)
+    extra = [*([RecomputeBatchNormStatistics(batchnorm_ds)] if batchnorm_ds is not None else []),
+             *([EpochProgressBars("pretraining", shown=_SHOWN_METRICS)] if progress else []), *callbacks]
     finished_weights, interrupted, epoch = model.get_weights(), False, resumed
     try:
         for epoch in range(resumed, plan.epochs):
             start_wall, start_cpu = time.perf_counter(), time.process_time()
-            fit = model.fit(_train_dataset(source, arrays, plan, seed, epoch), validation_data=val_ds,
+            fit = model.fit(_train_dataset(arrays, plan, seed, epoch), validation_data=val_ds,
                             initial_epoch=epoch, epochs=epoch + 1, callbacks=extra, verbose=verbose, shuffle=False)
             logs = {key: float(values[-1]) for key, values in fit.history.items() if values}
             logs["learning_rate"] = _as_float(model.optimizer.learning_rate)

@@ -69,6 +69,12 @@ class PretrainingPlan:
             classic pad-and-crop).
         contrast: random contrast factor in ``[1 − contrast, 1 + contrast]``.
         brightness: random brightness shift of up to this fraction of 255.
+        batchnorm_images: before every validation, BatchNorm's moving
+            statistics are recomputed with the epoch's final weights on a
+            seeded subset of this many unaugmented training images
+            (:func:`crossdomain_kit.training.recompute_batchnorm_statistics`;
+            at most the training images; 0: keep the moving averages, which
+            lag weights that move fast).
         max_train_images: train on a seeded random subset of this many images
             (None: all). Default ``pick(default=None, fast=FAST_TRAIN_IMAGES)``.
         max_val_images: validate on a seeded random subset of this many images
@@ -94,6 +100,7 @@ class PretrainingPlan:
     translation: float = 0.125
     contrast: float = 0.2
     brightness: float = 0.1
+    batchnorm_images: int = 12_800
     max_train_images: int | None = field(default_factory=lambda: config.pick(default=None, fast=FAST_TRAIN_IMAGES))
     max_val_images: int | None = field(default_factory=lambda: config.pick(default=None, fast=FAST_VAL_IMAGES))
 
@@ -120,6 +127,7 @@ class PretrainingPlan:
             translation=_fraction_below_one(self.translation, "translation", 0.5),
             contrast=_fraction_below_one(self.contrast, "contrast"),
             brightness=_fraction_below_one(self.brightness, "brightness"),
+            batchnorm_images=_checks.non_negative_int(self.batchnorm_images, "batchnorm_images"),
             max_train_images=_optional_count(self.max_train_images, "max_train_images"),
             max_val_images=_optional_count(self.max_val_images, "max_val_images"))
         for name, value in values.items():  # canonical types: a plan equals its JSON round trip
@@ -145,4 +153,10 @@ class PretrainingPlan:
                 f"SGD (Nesterov momentum {self.momentum:g}) at peak learning rate {self.learning_rate:g}, "
                 f"{self.warmup_epochs:g} warm-up epoch(s) then cosine decay to 0, weight decay "
                 f"{self.weight_decay:g}, label smoothing {self.label_smoothing:g}, dropout {self.dropout:g}; "
-                f"augmentation: {self.augmentation_summary()}{subset}.")
+                f"augmentation: {self.augmentation_summary()}{subset}; {self._batchnorm_summary()}.")
+
+    def _batchnorm_summary(self) -> str:
+        if not self.batchnorm_images:
+            return "validated with BatchNorm's moving averages"
+        return (f"BatchNorm statistics recomputed on {self.batchnorm_images:,} unaugmented training images before "
+                "every validation")

@@ -53,6 +53,41 @@ def test_pretraining_learns_the_classes_and_reports_top1_top5(uninterrupted_run,
     assert result.class_names == CLASSES
 
 
+def test_pretraining_validates_with_batchnorm_statistics_recomputed_for_the_final_weights(uninterrupted_run,
+                                                                                          pretraining_data):
+    from crossdomain_kit.training import recompute_batchnorm_statistics
+
+    model, plan = uninterrupted_run.model, small_plan()
+    assert plan.batchnorm_images == 12_800  # more than the 192 training images: all of them
+    batchnorm = [layer for layer in uninterrupted_run.base.layers if isinstance(layer, keras.layers.BatchNormalization)]
+    kept = [layer.moving_mean.numpy() for layer in batchnorm]
+    arrays = pretraining._planned_arrays(pretraining_data, plan, 0)
+    recompute_batchnorm_statistics(model, pretraining._batchnorm_dataset(arrays, plan, 0))
+    for before, layer in zip(kept, batchnorm):  # the run's statistics are already the recomputed ones
+        np.testing.assert_allclose(before, layer.moving_mean.numpy(), rtol=1e-5, atol=1e-6)
+    assert pretraining._batchnorm_dataset(arrays, small_plan(batchnorm_images=0), 0) is None
+    plain = pretrain_backbone(pretraining_data, small_plan(batchnorm_images=0), seed=0, progress=False)
+    for mine, other in zip(uninterrupted_run.base.trainable_weights, plain.base.trainable_weights):
+        np.testing.assert_array_equal(mine.numpy(), other.numpy())  # the same training, other statistics only
+    assert not np.allclose(kept[-1], plain.base.get_layer(batchnorm[-1].name).moving_mean.numpy(), atol=1e-3)
+
+
+def test_pretraining_order_depends_on_the_seed_and_epoch_only(pretraining_data):
+    import tensorflow as tf
+
+    arrays = pretraining._planned_arrays(pretraining_data, small_plan(), 0)
+    plan = small_plan(flip=False, translation=0, contrast=0, brightness=0)
+
+    def first_labels(global_seed):
+        tf.random.set_seed(global_seed)
+        return np.concatenate([y.numpy().argmax(1) for _, y in pretraining._train_dataset(arrays, plan, 0, 1)])
+
+    order = first_labels(1)
+    np.testing.assert_array_equal(order, first_labels(2))
+    assert not np.array_equal(order, np.concatenate(
+        [y.numpy().argmax(1) for _, y in pretraining._train_dataset(arrays, plan, 0, 2)]))
+
+
 def test_pretraining_ctrl_c_keeps_the_finished_epochs_and_says_how_to_resume(pretraining_data, tmp_path, capsys):
     result = pretrain_backbone(pretraining_data, small_plan(epochs=2), seed=0, checkpoint_dir=tmp_path,
                                callbacks=[InterruptAt(1)], progress=False)

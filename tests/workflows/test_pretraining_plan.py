@@ -45,6 +45,7 @@ BAD_PLANS = {
     "translation": (0.5, "[0, 0.5)"),
     "contrast": (-0.1, "[0, 1)"),
     "brightness": ("0.1", "[0, 1)"),
+    "batchnorm_images": (-1, "an integer >= 0"),
     "max_train_images": (0, "an integer >= 1"),
     "max_val_images": (-3, "an integer >= 1"),
 }
