@@ -209,7 +209,7 @@ BACKBONES: dict[str, Backbone] = {
         # The kit's CPU backbones: conv-BN-ReLU blocks, max-pooling after all but the last.
         Backbone("small_cnn", None, f"{__name__}.scale_to_unit", 64, 1, 8, filters=(32, 64, 128, 128),
                  weights=(WeightsSpec("tinyimagenet", "Tiny ImageNet (grey, 32 px)", "small_cnn_tinyimagenet.weights.h5",
-                                      file_hash="4b4e60af0a4b2bcc8c4647d40de2d67f4dc284c6d479b42d6ccc29f37d812eb2",
+                                      file_hash="891ad3c90e883643e5eb30a0316bb746713e91814c98e2bee5b019d76ee2bd90",
                                       packaged=True),),  # model card: models/pretrained/small_cnn_tinyimagenet.md
                  blocks=("block3", "block4")),
         Backbone("small_cnn_wide", None, f"{__name__}.scale_to_unit", 64, 1, 8, filters=(64, 128, 256, 256),
