@@ -405,5 +405,6 @@ def train_adversarial(model, train_ds, val_ds, epochs: int, optimizer, *, epsilo
                                        clip_range=clip)
     train_step = make_objective_step(model, optimizer, objective, metrics)
     test_step = make_test_step(model, keras.losses.BinaryCrossentropy(from_logits=True), metrics)
-    return run_epochs(model, train_ds, val_ds, epochs, train_step, test_step, metrics, optimizer=optimizer, phase="adversarial",
-                      monitor=monitor, patience=patience, restore_best=restore_best, verbose=verbose)
+    return run_epochs(model, train_ds, val_ds, epochs, train_step, test_step, metrics, optimizer=optimizer,
+                      phase="adversarial", monitor=monitor, patience=patience, restore_best=restore_best,
+                      verbose=verbose)

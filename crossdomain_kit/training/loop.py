@@ -369,8 +369,9 @@ def run_epochs(model, train_ds, val_ds, epochs: int, train_step, test_step, metr
     Each epoch runs :func:`train_epoch` then :func:`evaluate` (its metrics
     prefixed ``val_``, ``val_auc`` then made exact by
     :class:`~crossdomain_kit.training.validation.ExactValidationAUC`),
-    records them, and keeps the weights of the best epoch by ``monitor``; Ctrl-C restores those weights and ends the loop. The
-    extension point for trainers with their own step
+    records them, and keeps the weights of the best epoch by ``monitor``;
+    Ctrl-C restores those weights and ends the loop. The extension point for
+    trainers with their own step
     (:func:`make_objective_step`), e.g. :func:`crossdomain_kit.methods.adaptation.train_adapted`.
 
     Args:
