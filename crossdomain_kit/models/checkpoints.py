@@ -26,6 +26,24 @@ from .compiling import DiscriminativeOptimizer  # noqa: F401  (registered with K
 from .weights import _brief
 
 
+def random_generator_states(model) -> list:
+    """A model's random-generator states (dropout's, random augmentation layers'), in a fixed order.
+
+    They are variables but not weights: ``model.get_weights()`` and a
+    ``.weights.h5`` file leave them out, so a run that must continue exactly
+    (a resumed pretraining, a forward pass that must leave no trace) saves and
+    restores them itself.
+
+    Args:
+        model: a Keras model (nested layers included).
+
+    Returns:
+        The ``seed_generator_state`` variables of ``model``, in ``model.variables`` order.
+    """
+    weights = {id(w) for w in model.weights}
+    return [v for v in model.variables if id(v) not in weights and v.name == "seed_generator_state"]
+
+
 def _checked_model_path(path, must_exist: bool) -> Path:
     if not isinstance(path, (str, os.PathLike)) or not str(path).endswith(".keras"):
         raise _checks.fail("`path` must be a file path ending in .keras.", "path", _shown(path))

@@ -25,6 +25,7 @@ from __future__ import annotations
 import keras
 
 from .. import _checks
+from ..models.checkpoints import random_generator_states
 
 
 def _batchnorm_layers(layer) -> list:
@@ -37,12 +38,6 @@ def _batchnorm_layers(layer) -> list:
         else:
             found.extend(_batchnorm_layers(child))
     return found
-
-
-def _random_states(model) -> list:
-    """The random-generator states (dropout's, random layers'): variables that are not among the weights."""
-    weights = {id(w) for w in model.weights}
-    return [v for v in model.variables if id(v) not in weights]
 
 
 def recompute_batchnorm_statistics(model, batches) -> int:
@@ -73,7 +68,7 @@ def recompute_batchnorm_statistics(model, batches) -> int:
     if not layers:
         return 0
     momenta = [layer.momentum for layer in layers]
-    states = _random_states(model)
+    states = random_generator_states(model)
     saved = [v.numpy() for v in states]
     n = 0
     try:

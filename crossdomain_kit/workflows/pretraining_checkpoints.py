@@ -29,12 +29,6 @@ PROGRESS_FILE = "progress.json"
 CHECKPOINT_FORMAT = 1  # "format" in PROGRESS_FILE: a checkpoint of another format is refused
 
 
-def _seed_states(model) -> list:
-    """The models' random-generator states (the dropout's): not among its weights, needed to resume exactly."""
-    weights = {id(w) for w in model.weights}
-    return [v for v in model.variables if id(v) not in weights and v.name == "seed_generator_state"]
-
-
 def read_progress(folder: Path) -> dict | None:
     """The checkpoint's :data:`PROGRESS_FILE` as a dict, or None when ``folder`` has none.
 
@@ -73,11 +67,13 @@ def save_checkpoint(folder: Path, model, progress: dict) -> None:
     ``progress`` is the run's identity and ``history`` (its epochs count so
     far names the files); the files of earlier epochs are deleted after.
     """
+    from ..models.checkpoints import random_generator_states  # imports Keras, which the model's caller has
+
     folder.mkdir(parents=True, exist_ok=True)
     tag = f"epoch_{len(progress['history']['loss']):04d}"
     weights, state = folder / f"{tag}.weights.h5", folder / f"{tag}.state.npz"
     arrays = {f"optimizer_{i:05d}": np.asarray(v.numpy()) for i, v in enumerate(model.optimizer.variables)}
-    arrays.update({f"seed_{i:05d}": np.asarray(v.numpy()) for i, v in enumerate(_seed_states(model))})
+    arrays.update({f"seed_{i:05d}": np.asarray(v.numpy()) for i, v in enumerate(random_generator_states(model))})
     write_atomically(weights, model.save_weights, suffix=".weights.h5")  # Keras wants the ending
 
     def write_state(path):
@@ -97,11 +93,13 @@ def restore_checkpoint(folder: Path, model, progress: dict) -> None:
     Raises:
         ValueError: if the saved states do not fit the model's.
     """
+    from ..models.checkpoints import random_generator_states  # imports Keras, which the model's caller has
+
     optimizer = model.optimizer
     optimizer.build(model.trainable_variables)  # before loading: the weights file holds its variables too
     model.load_weights(folder / progress["weights"])
     with np.load(folder / progress["state"]) as state:
-        for prefix, variables in (("optimizer", optimizer.variables), ("seed", _seed_states(model))):
+        for prefix, variables in (("optimizer", optimizer.variables), ("seed", random_generator_states(model))):
             saved = sorted(key for key in state.files if key.startswith(prefix + "_"))
             if len(saved) != len(variables):
                 raise _checks.fail(f"The checkpoint in {folder} does not fit this model ({len(saved)} {prefix} "

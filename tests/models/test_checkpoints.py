@@ -4,7 +4,7 @@ import keras
 import numpy as np
 import pytest
 
-from crossdomain_kit.models.checkpoints import load_classifier, save_classifier
+from crossdomain_kit.models.checkpoints import load_classifier, random_generator_states, save_classifier
 from crossdomain_kit.models.classifier import build_classifier
 from tests.models._data import _data
 
@@ -40,3 +40,15 @@ def test_unreadable_and_foreign_model_files_are_rejected(tmp_path):
 def test_bad_paths_are_rejected(tmp_path, call, match):
     with pytest.raises(ValueError, match=match):
         call(tmp_path)
+
+
+def test_random_generator_states_are_the_dropouts_not_the_weights():
+    model = build_classifier("small_cnn", (28, 28, 1), seed=0)
+    states = random_generator_states(model)
+    assert [v.name for v in states] == ["seed_generator_state"]  # the head's dropout
+    assert not {id(v) for v in states} & {id(w) for w in model.weights}
+    before = states[0].numpy().copy()
+    model(np.zeros((2, 28, 28, 1), "float32"), training=True)  # dropout draws: its state moves
+    assert not np.array_equal(states[0].numpy(), before)
+    no_dropout = keras.Sequential([keras.Input((3,)), keras.layers.Dense(1)])
+    assert random_generator_states(no_dropout) == []
