@@ -5,6 +5,7 @@ Run from the repository root:
     python benchmarks/label_budget.py                              # markdown tables, goals
     python benchmarks/label_budget.py --json label_budget.json --plot label_budget.png
     python benchmarks/label_budget.py --targets breastmnist --labels 64 all --seeds 0 1
+    python benchmarks/label_budget.py --targets breastmnist --labels 64 all --starts general lower scratch
 
 Targets: BreastMNIST (28 px breast ultrasound, 1 = malignant) and
 PneumoniaMNIST (28 px paediatric chest X-rays, 1 = pneumonia). For each
@@ -20,13 +21,20 @@ training images (``domain.train.sample(n, seed)``, as
   :func:`crossdomain_kit.workflows.recipes.pretrain`, once per seed, reused for
   every label budget (it never sees BreastMNIST);
 * ``scratch``: :func:`crossdomain_kit.workflows.recipes.scratch_baseline`, a random
-  start with the same budget.
+  start with the same budget;
+* ``lower`` (only when ``--starts`` asks for it): the general backbone's
+  layers below ``--reset-from`` (default ``block2``: the first block), the
+  rest a fresh start, everything trained like scratch
+  (:func:`crossdomain_kit.workflows.recipes.transfer_lower_layers`).
 
 ``general`` and ``xray`` are fine-tuned with
 :func:`crossdomain_kit.workflows.recipes.transfer` (a fresh seeded head, then two
 phases). Model selection and the threshold use the target's FULL validation
 split; each model is scored once on the test split (test AUC). The gain of
-a start is paired by seed: AUC_start − AUC_scratch on the same labels.
+a start is paired by seed: AUC_start − AUC_scratch on the same labels. A
+second table per target gives the validation AUC of the kept epochs (exact,
+the number model selection maximised): choose between starts and recipes
+on it, never on the test table.
 
 Goals (default profile, seeds 0–4):
 
@@ -64,7 +72,8 @@ from crossdomain_kit.workflows.data_efficiency import DataEfficiency, gain_vanis
 TARGETS = ("breastmnist", "pneumoniamnist")
 TITLES = {"breastmnist": "BreastMNIST", "pneumoniamnist": "PneumoniaMNIST"}
 XRAY_SOURCE = "pneumoniamnist"
-STARTS = ("general", "xray", "scratch")
+STARTS = ("general", "lower", "xray", "scratch")
+DEFAULT_STARTS = ("general", "xray", "scratch")
 BACKBONES = ("small_cnn", "small_cnn_wide")
 IMAGE_SIZE = 28
 BUDGETS = {"default": [32, 64, 128, 256, "all"], "fast": [32, "all"]}
@@ -134,43 +143,61 @@ def summarize(runs: list[dict]) -> list[dict]:
     """One row per (target, n_labels, start): mean test AUC over seeds, spread, and the paired gain.
 
     ``runs`` are dicts with ``target``, ``n_labels``, ``label_budget``
-    (optional), ``start``, ``seed`` and ``test_auc``. The gain over scratch is
-    taken per seed (same seed, same labels) before averaging; scratch's own
-    gain fields are None.
+    (optional), ``start``, ``seed``, ``test_auc`` and (optional) ``val_auc``.
+    The gain over scratch is taken per seed (same seed, same labels) before
+    averaging; scratch's own gain fields are None. The validation fields
+    (``mean_val_auc``, ``val_mean_gain_over_scratch``, ...: :func:`_paired_stats`)
+    are there when every run of the row (and of scratch, which it is paired with) has ``val_auc``.
     """
-    groups: dict[tuple, dict[str, dict[int, float]]] = {}
+    groups: dict[tuple, dict[str, dict[int, dict]]] = {}
     budgets: dict[tuple, object] = {}
     for run in runs:
-        groups.setdefault(_key(run), {}).setdefault(run["start"], {})[run["seed"]] = float(run["test_auc"])
+        groups.setdefault(_key(run), {}).setdefault(run["start"], {})[run["seed"]] = run
         budgets[_key(run)] = run.get("label_budget", run["n_labels"])
     rows = []
     for (target, n), by_start in sorted(groups.items(), key=lambda item: (
             TARGETS.index(item[0][0]) if item[0][0] in TARGETS else len(TARGETS), item[0])):
         scratch = by_start.get("scratch")
         for start in sorted(by_start, key=lambda s: STARTS.index(s) if s in STARTS else len(STARTS)):
-            auc = by_start[start]
-            seeds = sorted(auc)
-            values = np.array([auc[s] for s in seeds])
-            spread = over_seeds(values)
+            seeds = sorted(by_start[start])
+            if scratch is not None and start != "scratch" and sorted(scratch) != seeds:
+                raise ValueError(f"{target}, {n} labels: {start} ran seeds {seeds}, scratch {sorted(scratch)}; "
+                                 "the gain is paired by seed.")
+            paired = scratch if start != "scratch" else None
             row = {"target": target, "n_labels": n, "label_budget": budgets[(target, n)], "start": start,
-                   "seeds": seeds, "test_auc": [float(v) for v in values],
-                   "mean_test_auc": float(spread.mean), "spread": float(spread.spread),
-                   "min_test_auc": float(spread.low), "max_test_auc": float(spread.high),
-                   "mean_gain_over_scratch": None, "gain_min": None, "gain_max": None,
-                   "seeds_better_than_scratch": None, "gain_per_seed": None}
-            if scratch is not None and start != "scratch":
-                if sorted(scratch) != seeds:
-                    raise ValueError(f"{target}, {n} labels: {start} ran seeds {seeds}, scratch {sorted(scratch)}; "
-                                     "the gain is paired by seed.")
-                paired = DataEfficiency(np.array([n]), tuple(seeds), values[None, :],
-                                        np.array([[scratch[s] for s in seeds]]), 0.0)
-                gain = paired.gain()
-                per_seed = paired.transfer_auc[0] - paired.scratch_auc[0]
-                row.update(mean_gain_over_scratch=float(gain.mean[0]), gain_min=float(gain.low[0]),
-                           gain_max=float(gain.high[0]), seeds_better_than_scratch=int(paired.seeds_better()[0]),
-                           gain_per_seed=[float(g) for g in per_seed])
+                   "seeds": seeds, **_paired_stats(by_start[start], paired, seeds, n, "test_auc", "")}
+            if all("val_auc" in run for run in [*by_start[start].values(), *(paired or {}).values()]):
+                row.update(_paired_stats(by_start[start], paired, seeds, n, "val_auc", "val_"))
             rows.append(row)
     return rows
+
+
+def _paired_stats(runs: dict, scratch: dict | None, seeds: list, n: int, metric: str, prefix: str) -> dict:
+    """One metric of a start's runs (by seed): values, mean, spread and the gain over scratch paired by seed.
+
+    For ``metric="test_auc"`` and no prefix the keys are ``test_auc``, ``mean_test_auc``, ``spread``,
+    ``min_test_auc``, ``max_test_auc``, ``mean_gain_over_scratch``, ``gain_min``, ``gain_max``,
+    ``seeds_better_than_scratch`` and ``gain_per_seed``; for ``"val_auc"`` with prefix ``"val_"``:
+    ``val_auc``, ``mean_val_auc``, ``val_spread``, ... ``val_gain_per_seed``. The gain fields are None
+    without ``scratch`` (scratch's own row).
+    """
+    values = np.array([float(runs[s][metric]) for s in seeds])
+    spread = over_seeds(values)
+    name = metric.removesuffix("_auc")
+    stats = {metric: [float(v) for v in values], f"mean_{name}_auc": float(spread.mean),
+             f"{prefix}spread": float(spread.spread), f"min_{name}_auc": float(spread.low),
+             f"max_{name}_auc": float(spread.high), f"{prefix}mean_gain_over_scratch": None,
+             f"{prefix}gain_min": None, f"{prefix}gain_max": None, f"{prefix}seeds_better_than_scratch": None,
+             f"{prefix}gain_per_seed": None}
+    if scratch is not None:
+        result = DataEfficiency(np.array([n]), tuple(seeds), values[None, :],
+                                np.array([[float(scratch[s][metric]) for s in seeds]]), 0.0)
+        gain = result.gain()
+        stats.update({f"{prefix}mean_gain_over_scratch": float(gain.mean[0]), f"{prefix}gain_min": float(gain.low[0]),
+                      f"{prefix}gain_max": float(gain.high[0]),
+                      f"{prefix}seeds_better_than_scratch": int(result.seeds_better()[0]),
+                      f"{prefix}gain_per_seed": [float(g) for g in result.transfer_auc[0] - result.scratch_auc[0]]})
+    return stats
 
 
 def _row(summary, target, budget, start):
@@ -239,22 +266,32 @@ def verdict(row: dict) -> str:
 
 # --- Output ----------------------------------------------------------------------------------------
 
-def _auc_cell(row) -> str:
-    return "" if row is None else f"{row['mean_test_auc']:.3f} ± {row['spread']:.3f}"
+def _auc_cell(row, metric: str) -> str:
+    prefix = "" if metric == "test" else f"{metric}_"
+    return "" if row is None else f"{row[f'mean_{metric}_auc']:.3f} ± {row[f'{prefix}spread']:.3f}"
 
 
-def _gain_cell(row) -> str:
-    if row is None or row["mean_gain_over_scratch"] is None:
+def _gain_cell(row, metric: str) -> str:
+    prefix = "" if metric == "test" else f"{metric}_"
+    if row is None or row[f"{prefix}mean_gain_over_scratch"] is None:
         return ""
-    return f"{row['mean_gain_over_scratch']:+.3f} ({row['seeds_better_than_scratch']}/{len(row['seeds'])})"
+    return (f"{row[f'{prefix}mean_gain_over_scratch']:+.3f} "
+            f"({row[f'{prefix}seeds_better_than_scratch']}/{len(row['seeds'])})")
 
 
-def markdown_table(summary: list[dict], target: str) -> str:
+def markdown_table(summary: list[dict], target: str, metric: str = "test") -> str:
+    """A target's table: a row per budget, per start its mean AUC ± spread and its paired gain over scratch.
+
+    Args:
+        summary: rows of :func:`summarize`.
+        target: e.g. ``"breastmnist"``.
+        metric: ``"test"`` (test AUC) or ``"val"`` (validation AUC of the kept epochs).
+    """
     rows = sorted((r for r in summary if r["target"] == target), key=lambda r: r["n_labels"])
     starts = [s for s in STARTS if any(r["start"] == s for r in rows)]
     header, rule = ["labels"], ["---:"]
     for start in starts:
-        header.append(f"{start} test AUC")
+        header.append(f"{start} {metric} AUC")
         rule.append("---:")
         if start != "scratch":
             header.append(f"{start} − scratch (seeds better)")
@@ -264,9 +301,9 @@ def markdown_table(summary: list[dict], target: str) -> str:
         at = {r["start"]: r for r in rows if r["n_labels"] == n}
         cells = [budget_label(next(iter(at.values()))["label_budget"], n)]
         for start in starts:
-            cells.append(_auc_cell(at.get(start)))
+            cells.append(_auc_cell(at.get(start), metric))
             if start != "scratch":
-                cells.append(_gain_cell(at.get(start)))
+                cells.append(_gain_cell(at.get(start), metric))
         lines.append("| " + " | ".join(cells) + " |")
     return "\n".join(lines)
 
@@ -356,6 +393,12 @@ def main(argv: list[str] | None = None) -> dict:
                              f"{BUDGETS['fast']})")
     parser.add_argument("--seeds", type=int, nargs="+", default=None,
                         help=f"seeds (default: {SEEDS['default']}; fast profile {SEEDS['fast']})")
+    parser.add_argument("--starts", nargs="+", choices=STARTS, default=list(DEFAULT_STARTS),
+                        help=f"the starts to compare (default: {' '.join(DEFAULT_STARTS)}; scratch always runs, "
+                             "every gain is paired with it)")
+    parser.add_argument("--reset-from", default="block2", metavar="LAYER",
+                        help="the lower start: the first backbone layer or block that starts afresh (default: block2, "
+                             "i.e. only the first block comes from the general backbone)")
     parser.add_argument("--backbone", choices=BACKBONES, default="small_cnn")
     parser.add_argument("--general-weights", default="tinyimagenet", metavar="NAME_OR_PATH",
                         help="the general start: the name of weights the kit ships (default: tinyimagenet) "
@@ -370,23 +413,32 @@ def main(argv: list[str] | None = None) -> dict:
     if any(s < 0 for s in seeds):
         parser.error("seeds must be >= 0")
     targets = [t for t in TARGETS if t in args.targets]
-    whole = (targets == list(TARGETS) and seeds == SEEDS[profile]
+    chosen = [s for s in STARTS if s in args.starts or s == "scratch"]
+    whole = (targets == list(TARGETS) and seeds == SEEDS[profile] and chosen == list(DEFAULT_STARTS)
              and sorted(set(budgets), key=str) == sorted(set(BUDGETS[profile]), key=str))
 
     from tqdm.auto import tqdm
 
     from crossdomain_kit.data.medmnist import load_medmnist_domain
-    from crossdomain_kit.workflows.recipes import pretrain, scratch_baseline, transfer
+    from crossdomain_kit.workflows.recipes import pretrain, scratch_baseline, transfer, transfer_lower_layers
 
     general, general_file, general_sha = load_general(args.backbone, args.general_weights)
-    with_xray = "breastmnist" in targets
+    if "lower" in chosen:  # checked now, not after the first runs
+        from crossdomain_kit.models.classifier import base_of
+        from crossdomain_kit.models.freezing import backbone_layers_from
+
+        try:
+            backbone_layers_from(base_of(general), args.reset_from, argument="reset_from")
+        except ValueError as error:
+            parser.error(f"--reset-from: {_one_line(error)}")
+    with_xray = "breastmnist" in targets and "xray" in chosen
     domains = {name: load_medmnist_domain(name, IMAGE_SIZE, data_dir=args.data_dir, download=True)
                for name in sorted(set(targets) | ({XRAY_SOURCE} if with_xray else set()))}
 
     plan = []  # (target, budget, count, starts)
     for target in targets:
         for budget, count in label_counts(budgets, len(domains[target].train)):
-            starts = [s for s in STARTS if s != "xray" or (target == "breastmnist" and with_xray)]
+            starts = [s for s in chosen if s != "xray" or (target == "breastmnist" and with_xray)]
             plan.append((target, budget, count, starts))
     n_runs = len(seeds) * sum(len(p[3]) for p in plan)
 
@@ -419,6 +471,8 @@ def main(argv: list[str] | None = None) -> dict:
                     tick = time.perf_counter()
                     if start == "scratch":
                         tuned = scratch_baseline(subset, seed=seed, image_size=IMAGE_SIZE, backbone=args.backbone)
+                    elif start == "lower":
+                        tuned = transfer_lower_layers(general, subset, reset_from=args.reset_from, seed=seed)
                     else:
                         tuned = transfer(general if start == "general" else xray, subset, seed=seed)
                     test_auc = tuned.evaluate(domain.test).auc  # the test split, once per trained model
@@ -447,7 +501,8 @@ def main(argv: list[str] | None = None) -> dict:
         pass
     result = {"benchmark": "label_budget", "runs": runs, "summary": summary, "goals": goals,
               "pretraining": pretraining,
-              "settings": {"backbone": args.backbone, "general_weights": args.general_weights,
+              "settings": {"backbone": args.backbone, "general_weights": args.general_weights, "starts": chosen,
+                           "reset_from": args.reset_from if "lower" in chosen else None,
                            "general_weights_file": general_file, "general_weights_sha256": general_sha,
                            "targets": targets, "seeds": seeds, "budgets": budgets,
                            "label_counts": {t: [c for tt, _, c, _ in plan if tt == t] for t in targets},
@@ -463,8 +518,10 @@ def main(argv: list[str] | None = None) -> dict:
     if general_file:
         shown = general_file if Path(weights).expanduser().is_file() else f"{weights}: {general_file}"
         weights = f"{shown} (sha256 {general_sha[:12]}…)"
-    print(f"Label budget: a general-domain pretrained start (general) vs an X-ray one (xray, pretrained on "
-          f"PneumoniaMNIST) vs scratch, "
+    described = {"general": "a general-domain pretrained start (general)",
+                 "lower": f"its layers below {args.reset_from}, the rest afresh (lower)",
+                 "xray": "an X-ray one (xray, pretrained on PneumoniaMNIST)", "scratch": "scratch"}
+    print(f"Label budget: {' vs '.join(described[s] for s in chosen)}, "
           f"{IMAGE_SIZE} px, backbone {args.backbone}, general weights {weights}. Profile {profile}{smoke}. "
           f"Seeds {seeds}. {os.cpu_count()} CPUs ({platform.machine()}), load average {load:.1f} at the start.")
     for target in targets:
@@ -472,7 +529,9 @@ def main(argv: list[str] | None = None) -> dict:
         print(f"\n{TITLES[target]} (train {len(d.train)}, val {len(d.val)} for model selection, test {len(d.test)}, "
               f"{d.test.positive_fraction:.1%} {d.class_names[1]}):\n")
         print(markdown_table(summary, target))
-    print("\nTest AUC: mean over seeds ± spread (max − min). Gain: AUC_start − AUC_scratch paired by seed, "
+        print(f"\nValidation AUC of the kept epochs ({len(d.val)} images; choose starts and recipes on these):\n")
+        print(markdown_table(summary, target, "val"))
+    print("\nAUC: mean over seeds ± spread (max − min). Gain: AUC_start − AUC_scratch paired by seed, "
           "its mean, and on how many seeds it was > 0. Every seed's AUC is in the JSON.")
     if "breastmnist" in targets:
         print(f"{REFERENCE[0]}: BreastMNIST test AUC {REFERENCE[1]:.3f} (all labels).")

@@ -66,14 +66,32 @@ def _trained_base_layers(base, policy, k, from_layer) -> list:
     if not isinstance(from_layer, str) or not from_layer:
         raise _checks.fail("policy='from_layer' needs `from_layer`, a backbone layer or block name.",
                            "from_layer", from_layer)
+    return backbone_layers_from(base, from_layer)
+
+
+def backbone_layers_from(base, name: str, *, argument: str = "from_layer") -> list:
+    """The backbone's layers from the first one in the layer or block ``name`` to its output.
+
+    Args:
+        base: a backbone model (:func:`~crossdomain_kit.models.classifier.base_of`).
+        name: a layer name or a block name such as ``"block3"`` (small CNN)
+            or ``"conv5"`` (ResNet50).
+        argument: the caller's name for ``name``, used in the error.
+
+    Returns:
+        The layers, in the backbone's order.
+
+    Raises:
+        ValueError: if no layer or block is called ``name`` (close names are suggested).
+    """
     for index, layer in enumerate(base.layers):
-        if in_block(layer.name, from_layer):
+        if in_block(layer.name, name):
             return list(base.layers[index:])
     candidates = block_names(layer.name for layer in base.layers)
-    close = difflib.get_close_matches(from_layer, candidates, n=3, cutoff=0.6)
+    close = difflib.get_close_matches(name, candidates, n=3, cutoff=0.6)
     hint = f" Did you mean {' or '.join(map(repr, close))}?" if close else ""
-    raise _checks.fail(f"No backbone layer or block is called {from_layer!r}.{hint} "
-                       "freeze_report(model) lists the layer names.", "from_layer", from_layer)
+    raise _checks.fail(f"No backbone layer or block is called {name!r}.{hint} "
+                       "freeze_report(model) lists the layer names.", argument, name)
 
 
 # --- Recompiling ---------------------------------------------------------------------------------

@@ -15,6 +15,9 @@ the command line and the benchmarks share them instead of re-writing them:
   the target with the same budget (epochs, batch size, augmentation, early
   stopping), the comparison that says whether transfer helped
   (``benchmarks/transfer.py``).
+* :func:`transfer_lower_layers` keeps only a pretrained backbone's lower
+  layers and trains everything with the scratch baseline's budget: how far
+  up a distant source carries over (``benchmarks/label_budget.py --starts lower``).
 
 Model selection uses the validation split only: the epoch with the best
 validation AUC is kept, and the decision threshold is chosen on validation
@@ -37,6 +40,7 @@ import keras
 from .. import _checks, config
 from ..data.domains import Domain
 from ..models.classifier import base_of, build_classifier
+from ..models.freezing import backbone_layers_from
 from ..models.predict import backbone_of
 from .finetune import FineTunePlan, FineTuneResult, run_fine_tune
 
@@ -206,6 +210,12 @@ def transfer(pretrained, target_domain: Domain, *, seed: int = 0, head_epochs: i
     return _run(_fresh_head_copy(model, seed), domain, plan, "transfer", seed, callbacks, verbose)
 
 
+def _one_phase_plan(epochs: int, batch_size: int) -> FineTunePlan:
+    """The scratch baseline's plan: every layer, the target learning rate, no early stop."""
+    return FineTunePlan(epochs=epochs, learning_rate=TARGET_LEARNING_RATE, batch_size=batch_size, patience=epochs,
+                        predict_batch_size=_PREDICT_BATCH)
+
+
 def scratch_baseline(target_domain: Domain, *, seed: int = 0, head_epochs: int | None = None,
                      finetune_epochs: int | None = None, batch_size: int = 32, image_size: int | None = None,
                      backbone: str = BACKBONE, callbacks=(), verbose=0) -> FineTuneResult:
@@ -239,6 +249,66 @@ def scratch_baseline(target_domain: Domain, *, seed: int = 0, head_epochs: int |
     epochs = sum(_target_budget(head_epochs, finetune_epochs))
     size = _image_size(domain) if image_size is None else _checks.positive_int(image_size, "image_size")
     model = build_classifier(backbone, (size, size, 1), seed=seed)
-    plan = FineTunePlan(epochs=epochs, learning_rate=TARGET_LEARNING_RATE, batch_size=batch_size, patience=epochs,
-                        predict_batch_size=_PREDICT_BATCH)
-    return _run(model, domain, plan, "scratch_baseline", seed, callbacks, verbose)
+    return _run(model, domain, _one_phase_plan(epochs, batch_size), "scratch_baseline", seed, callbacks, verbose)
+
+
+def transfer_lower_layers(pretrained, target_domain: Domain, *, reset_from: str | None, seed: int = 0,
+                          head_epochs: int | None = None, finetune_epochs: int | None = None, batch_size: int = 32,
+                          callbacks=(), verbose=0) -> FineTuneResult:
+    """Keep the pretrained backbone's lower layers, start the rest afresh, train everything like scratch.
+
+    A new classifier gets the seeded random weights :func:`scratch_baseline`
+    would start from, then the pretrained weights of every backbone layer
+    before ``reset_from``; ``reset_from`` and the layers after it keep their
+    random start, and so does the head. Everything trains in one phase with
+    the scratch baseline's budget and learning rate. From a distant source,
+    the low-level filters (edges, blobs) may carry over where the upper
+    layers' features only get in the way; comparing ``reset_from`` values
+    on validation shows how far up the source helps
+    (``benchmarks/label_budget.py --starts lower``).
+
+    Args:
+        pretrained: as in :func:`transfer`.
+        target_domain: the target :class:`~crossdomain_kit.data.domains.Domain`
+            (its images are resized to the model's input).
+        reset_from: the first backbone layer or block that starts afresh,
+            e.g. ``"block2"`` (keep only the small CNN's first block); None
+            keeps the whole backbone (only the head is new).
+        seed: seeds the random start, the shuffling and the augmentation.
+        head_epochs, finetune_epochs: their sum is the number of epochs, as
+            in :func:`scratch_baseline` (the defaults match).
+        batch_size: images per batch.
+        callbacks, verbose: as in :func:`train_small_cnn`.
+
+    Returns:
+        :class:`FineTuneResult` (phase ``"joint"``); its ``settings`` hold
+        ``reset_from``.
+
+    Raises:
+        ValueError: as :func:`transfer`, or for a ``reset_from`` that names no
+            backbone layer or block (close names are suggested).
+
+    Introduced in the README ("Benchmarks"): ``benchmarks/label_budget.py --starts lower``.
+    """
+    model = pretrained.model if isinstance(pretrained, FineTuneResult) else pretrained
+    if not isinstance(model, keras.Model):
+        raise _checks.fail("`pretrained` must be a FineTuneResult from pretrain() or a kit classifier.",
+                           "pretrained", pretrained)
+    source = base_of(model)
+    reset = set()
+    if reset_from is not None:
+        if not isinstance(reset_from, str):
+            raise _checks.fail("`reset_from` must be a backbone layer or block name, or None.",
+                               "reset_from", reset_from)
+        reset = {layer.name for layer in backbone_layers_from(source, reset_from, argument="reset_from")}
+    domain = _check_domain(target_domain, "target_domain")
+    seed = _checks.seed(seed)
+    epochs = sum(_target_budget(head_epochs, finetune_epochs))
+    fresh = build_classifier(backbone_of(model) or BACKBONE, model.input_shape[1:], seed=seed)
+    for layer in base_of(fresh).layers:
+        if layer.weights and layer.name not in reset:
+            layer.set_weights(source.get_layer(layer.name).get_weights())
+    result = _run(fresh, domain, _one_phase_plan(epochs, batch_size), "transfer_lower_layers", seed, callbacks,
+                  verbose)
+    result.settings["reset_from"] = reset_from
+    return result

@@ -56,6 +56,25 @@ def test_summary_pairs_the_gain_by_seed(bench):
     assert scratch["spread"] == pytest.approx(0.10)
 
 
+def test_summary_pairs_the_validation_auc_too(bench):
+    runs = _runs("breastmnist", 64, 64, {"scratch": [0.70, 0.80], "lower": [0.75, 0.78]})
+    for run, val in zip(runs, [0.90, 0.94, 0.93, 0.92]):
+        run["val_auc"] = val
+    scratch_row = next(r for r in bench.summarize(runs) if r["start"] == "scratch")
+    lower, = [r for r in bench.summarize(runs) if r["start"] == "lower"]
+    assert lower["val_auc"] == [0.93, 0.92] and lower["mean_val_auc"] == pytest.approx(0.925)
+    assert lower["val_spread"] == pytest.approx(0.01) and (lower["min_val_auc"], lower["max_val_auc"]) == (0.92, 0.93)
+    assert lower["val_gain_per_seed"] == pytest.approx([0.03, -0.02])
+    assert lower["val_mean_gain_over_scratch"] == pytest.approx(0.005) and lower["val_seeds_better_than_scratch"] == 1
+    assert lower["mean_gain_over_scratch"] == pytest.approx(0.015)  # the test AUC's gain, apart
+    assert scratch_row["val_mean_gain_over_scratch"] is None
+    table = bench.markdown_table(bench.summarize(runs), "breastmnist", "val").splitlines()
+    assert table[0] == "| labels | lower val AUC | lower − scratch (seeds better) | scratch val AUC |"
+    assert table[2] == "| 64 | 0.925 ± 0.010 | +0.005 (1/2) | 0.920 ± 0.040 |"
+    del runs[0]["val_auc"]  # a scratch run without its validation AUC: the test AUC's fields only
+    assert all("mean_val_auc" not in r and "mean_test_auc" in r for r in bench.summarize(runs))
+
+
 def test_summary_refuses_unpaired_seeds(bench):
     runs = _runs("breastmnist", 64, 64, {"scratch": [0.7, 0.8], "general": [0.8, 0.8, 0.9]})
     with pytest.raises(ValueError, match="paired by seed"):
@@ -163,10 +182,15 @@ def general_weights(tmp_path_factory):
 def test_fast_run_prints_the_tables_and_writes_the_json(tmp_path, general_weights):
     out, plot = tmp_path / "label_budget.json", tmp_path / "label_budget.png"
     run = _script("--general-weights", general_weights, "--targets", "breastmnist", "--labels", "32",
-                  "--seeds", "0", "--json", out, "--plot", plot)
+                  "--seeds", "0", "--starts", "general", "lower", "xray", "--reset-from", "block3",
+                  "--json", out, "--plot", plot)
     assert run.returncode == 0, run.stderr[-3000:]
-    assert ("| labels | general test AUC | general − scratch (seeds better) | xray test AUC | "
-            "xray − scratch (seeds better) | scratch test AUC |") in run.stdout
+    assert ("| labels | general test AUC | general − scratch (seeds better) | lower test AUC | "
+            "lower − scratch (seeds better) | xray test AUC | xray − scratch (seeds better) | "
+            "scratch test AUC |") in run.stdout
+    assert "Validation AUC of the kept epochs (78 images;" in run.stdout
+    assert "| labels | general val AUC | general − scratch (seeds better) | lower val AUC |" in run.stdout
+    assert "its layers below block3, the rest afresh (lower)" in run.stdout
     assert "\n| 32 | " in run.stdout
     assert "Profile fast — a smoke test" in run.stdout and "load average" in run.stdout
     assert "- BreastMNIST, 32 labels, general start: " in run.stdout
@@ -176,22 +200,23 @@ def test_fast_run_prints_the_tables_and_writes_the_json(tmp_path, general_weight
                  "the whole benchmark ≤ 60 min: met — "):
         assert goal in run.stdout
     assert "Whole script: " in run.stdout
-    assert sum("[" in line and "/3] BreastMNIST, 32 labels" in line for line in run.stderr.splitlines()) == 3
+    assert sum("[" in line and "/4] BreastMNIST, 32 labels" in line for line in run.stderr.splitlines()) == 4
     assert plot.stat().st_size > 10_000
 
     result = json.loads(out.read_text())
     assert set(result) >= {"runs", "summary", "goals", "settings", "machine", "seconds"}
     assert [(r["start"], r["seed"], r["n_labels"]) for r in result["runs"]] == [
-        ("general", 0, 32), ("xray", 0, 32), ("scratch", 0, 32)]
+        ("general", 0, 32), ("lower", 0, 32), ("xray", 0, 32), ("scratch", 0, 32)]
     for run_ in result["runs"]:
         assert run_["target"] == "breastmnist"
         assert all(isinstance(run_[k], float) for k in ("test_auc", "val_auc", "seconds"))
         assert 0 <= run_["test_auc"] <= 1
-    assert len(result["summary"]) == 3
+    assert len(result["summary"]) == 4
     assert {(r["target"], r["n_labels"], r["start"]) for r in result["summary"]} == {
-        ("breastmnist", 32, s) for s in ("general", "xray", "scratch")}
+        ("breastmnist", 32, s) for s in ("general", "lower", "xray", "scratch")}
     for row in result["summary"]:
         assert isinstance(row["mean_test_auc"], float) and row["spread"] == 0.0
+        assert isinstance(row["mean_val_auc"], float) and row["val_spread"] == 0.0
         if row["start"] == "scratch":
             assert row["mean_gain_over_scratch"] is None and row["seeds_better_than_scratch"] is None
         else:
@@ -202,6 +227,8 @@ def test_fast_run_prints_the_tables_and_writes_the_json(tmp_path, general_weight
         "whole_benchmark_minutes"]
     settings = result["settings"]
     assert settings["backbone"] == "small_cnn" and settings["profile"] == "fast"
+    assert settings["starts"] == ["general", "lower", "xray", "scratch"] and settings["reset_from"] == "block3"
+    assert settings["whole_benchmark"] is False
     assert settings["seeds"] == [0] and settings["budgets"] == [32]
     assert settings["general_weights_file"] == str(general_weights) and len(settings["general_weights_sha256"]) == 64
     assert result["machine"]["cpu_count"] == os.cpu_count()
@@ -219,3 +246,11 @@ def test_missing_general_weights_exit_1_with_one_line(weights):
     assert len(ours) == 1 and run.stderr.rstrip().endswith(ours[0])  # TensorFlow may log before it
     assert f"the general weights {weights!r} for backbone 'small_cnn' are not available" in ours[0]
     assert "crossdomain-kit pretrain --out DIR" in ours[0] and "--general-weights DIR/<file>" in ours[0]
+
+
+def test_an_unknown_reset_layer_is_refused_before_any_run(general_weights):
+    run = _script("--general-weights", general_weights, "--starts", "lower", "--reset-from", "blok2",
+                  "--targets", "breastmnist", "--labels", "32", "--seeds", "0", timeout=120)
+    assert run.returncode == 2 and run.stdout == ""
+    assert "--reset-from: No backbone layer or block is called 'blok2'. Did you mean 'block2'" in run.stderr
+    assert "BreastMNIST, 32 labels" not in run.stderr

@@ -1,5 +1,6 @@
 """The kit's recipes on tiny synthetic domains (fast profile: one or two epochs)."""
 
+import keras
 import numpy as np
 import pytest
 
@@ -7,7 +8,8 @@ from crossdomain_kit.data.domains import Domain
 from crossdomain_kit.evaluation import BinaryMetrics
 from crossdomain_kit.models.classifier import base_of, build_classifier
 from crossdomain_kit.workflows.finetune import FineTuneResult
-from crossdomain_kit.workflows.recipes import pretrain, scratch_baseline, train_small_cnn, transfer
+from crossdomain_kit.workflows.recipes import (pretrain, scratch_baseline, train_small_cnn, transfer,
+                                              transfer_lower_layers)
 from crossdomain_kit.data.synthetic import make_synthetic_task
 
 SIZE = 16
@@ -67,6 +69,47 @@ def test_transfer_accepts_a_plain_classifier(task):
     assert result.training.epochs == 2
 
 
+class _StartingWeights(keras.callbacks.Callback):
+    """Records the backbone's weights, by layer, when the first fit begins."""
+
+    def __init__(self):
+        super().__init__()
+        self.layers = None
+
+    def on_train_begin(self, logs=None):
+        if self.layers is None:
+            self.layers = {layer.name: layer.get_weights() for layer in base_of(self.model).layers if layer.weights}
+
+
+def _same(a, b) -> bool:
+    return len(a) == len(b) and all(np.array_equal(x, y) for x, y in zip(a, b))
+
+
+@pytest.mark.parametrize("reset_from, copied", [("block2", {"block1_conv", "block1_bn"}), (None, None)])
+def test_transfer_lower_layers_starts_from_the_lower_pretrained_layers_and_a_scratch_top(source, task, reset_from,
+                                                                                         copied):
+    start = _StartingWeights()
+    result = transfer_lower_layers(source, task.target, reset_from=reset_from, seed=3, head_epochs=1,
+                                   finetune_epochs=1, callbacks=[start])
+    pretrained = base_of(source.model)
+    scratch = base_of(build_classifier("small_cnn", (SIZE, SIZE, 1), seed=3))  # scratch_baseline's start
+    copied = set(start.layers) if copied is None else copied
+    assert copied <= set(start.layers)
+    for name, weights in start.layers.items():
+        origin = pretrained if name in copied else scratch
+        assert _same(weights, origin.get_layer(name).get_weights()), name
+    assert result.training.phases == ["joint", "joint"] and base_of(result.model).trainable
+    assert result.settings["recipe"] == "transfer_lower_layers" and result.settings["reset_from"] == reset_from
+    assert result.settings["epochs"] == 2
+
+
+def test_transfer_lower_layers_names_the_blocks_it_knows(source, task):
+    with pytest.raises(ValueError, match=r"Did you mean 'block2'.*Received: reset_from='blok2'"):
+        transfer_lower_layers(source, task.target, reset_from="blok2")
+    with pytest.raises(ValueError, match="Received: reset_from=2"):
+        transfer_lower_layers(source, task.target, reset_from=2)
+
+
 @pytest.mark.parametrize("call, name", [
     (lambda t: train_small_cnn(t.source.train, seed=0), "domain"),
     (lambda t: train_small_cnn(Domain("x", t.source.train), seed=0), "domain"),
@@ -75,6 +118,9 @@ def test_transfer_accepts_a_plain_classifier(task):
     (lambda t: transfer("model.keras", t.target, seed=0), "pretrained"),
     (lambda t: transfer(build_classifier("small_cnn", (SIZE, SIZE, 1)), t.target.train), "target_domain"),
     (lambda t: scratch_baseline(t.target, seed=0, finetune_epochs=0), "finetune_epochs"),
+    (lambda t: transfer_lower_layers("model.keras", t.target, reset_from="block2"), "pretrained"),
+    (lambda t: transfer_lower_layers(build_classifier("small_cnn", (SIZE, SIZE, 1)), t.target.train,
+                                     reset_from="block2"), "target_domain"),
 ])
 def test_bad_input_names_the_argument(task, call, name):
     with pytest.raises(ValueError, match=f"Received: {name}="):
