@@ -153,6 +153,9 @@ def grad_cam(model, images, layer_name: str | None = None, *, for_class: int = 1
                 x = layer(x, training=False)
             score = sign * tf.reduce_sum(tf.cast(x, tf.float32))  # each logit depends on its image only
         return tf.cast(feature_maps, tf.float32), tf.cast(tape.gradient(score, feature_maps), tf.float32)
+    # Each call traces its own function for its own model and layer, on purpose: TensorFlow's warning
+    # about functions retraced call after call (advice for training loops) does not apply.
+    maps_and_gradients._omit_frequent_tracing_warning = True
 
     maps = []
     for start in range(0, len(array), batch_size):

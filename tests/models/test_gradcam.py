@@ -1,3 +1,5 @@
+import logging
+
 import keras
 import numpy as np
 import pytest
@@ -88,6 +90,21 @@ def test_batches_give_the_same_maps_and_dropout_stays_off(held_out):
     whole = grad_cam(model, images, batch_size=32)
     np.testing.assert_allclose(grad_cam(model, images, batch_size=5), whole, atol=1e-6)
     np.testing.assert_array_equal(grad_cam(model, images, batch_size=32), whole)
+
+
+def test_calls_one_after_another_do_not_warn_about_retracing(held_out):
+    model = build_classifier("small_cnn", (SIZE, SIZE, 1), seed=0)
+    records = []
+    handler = logging.Handler()
+    handler.emit = records.append
+    logger = logging.getLogger("tensorflow")
+    logger.addHandler(handler)
+    try:
+        for n in range(1, 8):  # each call traces its own function (a lesson calls it again and again)
+            grad_cam(model, held_out[0][:n], batch_size=4)
+    finally:
+        logger.removeHandler(handler)
+    assert not [r for r in records if "retracing" in r.getMessage()]
 
 
 def test_three_dimensional_grey_images_are_accepted(held_out):
