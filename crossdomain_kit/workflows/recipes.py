@@ -142,10 +142,30 @@ def pretrain(source_domain: Domain, *, seed: int = 0, epochs: int | None = None,
 
 # --- Transfer and its baseline ------------------------------------------------------------------------
 
-def _fresh_head_copy(model, seed: int) -> keras.Model:
-    """A new classifier with ``model``'s backbone weights and a fresh head (``model`` stays as it is)."""
+def _pretrained_model(pretrained) -> keras.Model:
+    """The kit classifier a recipe starts from: ``pretrained`` or its ``model``.
+
+    Raises:
+        ValueError: for anything else (a path, a model that is not a kit classifier).
+    """
+    model = pretrained.model if isinstance(pretrained, FineTuneResult) else pretrained
+    if not isinstance(model, keras.Model):
+        raise _checks.fail("`pretrained` must be a FineTuneResult from pretrain() or a kit classifier.",
+                           "pretrained", pretrained)
+    base_of(model)
+    return model
+
+
+def _fresh_head_copy(model, seed: int, reset=frozenset()) -> keras.Model:
+    """A new classifier with ``model``'s backbone weights and a fresh head (``model`` stays as it is).
+
+    The backbone layers named in ``reset`` keep the new classifier's seeded random start instead.
+    """
     copy = build_classifier(backbone_of(model) or BACKBONE, model.input_shape[1:], seed=seed)
-    base_of(copy).set_weights(base_of(model).get_weights())
+    source = base_of(model)
+    for layer in base_of(copy).layers:
+        if layer.weights and layer.name not in reset:
+            layer.set_weights(source.get_layer(layer.name).get_weights())
     return copy
 
 
@@ -195,11 +215,7 @@ def transfer(pretrained, target_domain: Domain, *, seed: int = 0, head_epochs: i
 
     Introduced in ``notebooks/07_beyond_fine_tuning.ipynb``.
     """
-    model = pretrained.model if isinstance(pretrained, FineTuneResult) else pretrained
-    if not isinstance(model, keras.Model):
-        raise _checks.fail("`pretrained` must be a FineTuneResult from pretrain() or a kit classifier.",
-                           "pretrained", pretrained)
-    base_of(model)
+    model = _pretrained_model(pretrained)
     domain = _check_domain(target_domain, "target_domain")
     seed = _checks.seed(seed)
     head_epochs, finetune_epochs = _target_budget(head_epochs, finetune_epochs)
@@ -290,25 +306,17 @@ def transfer_lower_layers(pretrained, target_domain: Domain, *, reset_from: str 
 
     Introduced in the README ("Benchmarks"): ``benchmarks/label_budget.py --starts lower``.
     """
-    model = pretrained.model if isinstance(pretrained, FineTuneResult) else pretrained
-    if not isinstance(model, keras.Model):
-        raise _checks.fail("`pretrained` must be a FineTuneResult from pretrain() or a kit classifier.",
-                           "pretrained", pretrained)
-    source = base_of(model)
+    model = _pretrained_model(pretrained)
     reset = set()
     if reset_from is not None:
         if not isinstance(reset_from, str):
             raise _checks.fail("`reset_from` must be a backbone layer or block name, or None.",
                                "reset_from", reset_from)
-        reset = {layer.name for layer in backbone_layers_from(source, reset_from, argument="reset_from")}
+        reset = {layer.name for layer in backbone_layers_from(base_of(model), reset_from, argument="reset_from")}
     domain = _check_domain(target_domain, "target_domain")
     seed = _checks.seed(seed)
     epochs = sum(_target_budget(head_epochs, finetune_epochs))
-    fresh = build_classifier(backbone_of(model) or BACKBONE, model.input_shape[1:], seed=seed)
-    for layer in base_of(fresh).layers:
-        if layer.weights and layer.name not in reset:
-            layer.set_weights(source.get_layer(layer.name).get_weights())
-    result = _run(fresh, domain, _one_phase_plan(epochs, batch_size), "transfer_lower_layers", seed, callbacks,
-                  verbose)
+    result = _run(_fresh_head_copy(model, seed, reset), domain, _one_phase_plan(epochs, batch_size),
+                  "transfer_lower_layers", seed, callbacks, verbose)
     result.settings["reset_from"] = reset_from
     return result
