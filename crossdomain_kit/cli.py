@@ -98,10 +98,13 @@ def _freeze_policy(text: str) -> dict:
 
 
 def _weights(text: str):
-    if text.lower() in ("imagenet", "none"):
+    from .models.backbones import weights_names
+
+    if text.lower() in (*weights_names(), "none"):
         return text.lower()
     if not text.endswith((".keras", ".weights.h5")):
-        raise argparse.ArgumentTypeError(f"must be imagenet, none or a .keras/.weights.h5 file, got {text!r}")
+        raise argparse.ArgumentTypeError(f"must be {', '.join(weights_names())}, none or a .keras/.weights.h5 file, "
+                                         f"got {text!r}")
     return text
 
 
@@ -181,8 +184,9 @@ def build_parser() -> argparse.ArgumentParser:
                           "domain (e.g. a demo's model.keras): fine-tune it, and evaluate it before")
     finetune.add_argument("--backbone", choices=backbone_names(), help="network to build (default: "
                           "from the data and the machine)")
-    finetune.add_argument("--weights", type=_weights, metavar="imagenet|none|PATH",
-                          help="starting weights: ImageNet, none (random) or a kit checkpoint "
+    finetune.add_argument("--weights", type=_weights, metavar="imagenet|tinyimagenet|none|PATH",
+                          help="starting weights: ImageNet, the kit's Tiny ImageNet small CNN (shipped, offline), "
+                               "none (random) or a kit checkpoint "
                                "(default: imagenet when the backbone has them and they can be had)")
     finetune.add_argument("--freeze", type=_freeze_policy, metavar="POLICY",
                           help=f"what trains after the head: {', '.join(FREEZE_CHOICES)} "
@@ -342,12 +346,13 @@ def _finetune(args) -> None:
     from .training import EpochProgressBars
     from .workflows.finetune import evaluate_model, run_fine_tune
     from .workflows.model_choice import model_and_plan
+    from .models.backbones import weights_names
     from .workflows.preflight import check_model_file, check_model_options, check_report_folder, interrupted_run_folder
 
     check_model_options(backbone=args.backbone, image_size=args.image_size, weights=args.weights, source=args.source,
                         freeze=args.freeze)
     files = [(o, f) for o, f in (("--source", args.source), ("--weights", args.weights))
-             if f not in (None, "imagenet", "none")]
+             if f not in (None, "none", *weights_names())]
     for option, file in files:
         check_model_file(file, option)
     out = check_report_folder(args.out, [args.data, *(file for _, file in files)])

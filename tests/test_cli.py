@@ -158,6 +158,15 @@ def test_finetune_with_defaults_on_an_unseen_folder(finetuned):
     assert (folder / "model.keras").is_file()
 
 
+def test_finetune_from_the_shipped_tiny_imagenet_backbone_by_name(scans, tmp_path):
+    code, out, err = run("finetune", "--data", scans, "--out", tmp_path / "run", "--weights", "tinyimagenet",
+                         "--epochs", "2")
+    assert code == 0, err
+    assert "Model: small_cnn at 30 px, Tiny ImageNet (grey, 32 px) weights." in out
+    metrics = assert_report(tmp_path / "run")
+    assert '"weights": "tinyimagenet"' in json.dumps(metrics) and '"pretrained": true' in json.dumps(metrics)
+
+
 def test_evaluate_reproduces_the_finetune_test_split(finetuned, scans, tmp_path):
     folder, _ = finetuned
     code, out, err = run("evaluate", folder / "model.keras", "--data", scans, "--out", tmp_path / "eval")
@@ -402,6 +411,13 @@ BAD = {
     "imagenet for the small CNN": (["finetune", "--data", "{root}/scans", "--out", "{root}/out", "--backbone",
                                     "small_cnn", "--weights", "imagenet"], 2,
                                    "--weights imagenet: small_cnn has no ImageNet weights"),
+    "tinyimagenet for resnet50": (["finetune", "--data", "{root}/scans", "--out", "{root}/out", "--backbone",
+                                   "resnet50", "--weights", "tinyimagenet"], 2,
+                                  "--weights tinyimagenet: resnet50 has no Tiny ImageNet weights; pick a backbone "
+                                  "that has them (small_cnn)"),
+    "unknown weights name": (["finetune", "--data", "{root}/scans", "--out", "{root}/out", "--weights", "places365"],
+                             2, "argument --weights: must be imagenet, tinyimagenet, none or a .keras/.weights.h5 "
+                                "file, got 'places365'"),
     "huge batch": (["finetune", "--data", "{root}/one", "--out", "{root}/out", "--batch-size", "100000000"], 2,
                    "argument --batch-size: must be an integer from 1 to 4096, got '100000000'"),
     "huge batch, predict": (["predict", "{root}/broken.keras", "{root}/one", "--batch-size", "5000"], 2,

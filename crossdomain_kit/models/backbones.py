@@ -241,6 +241,16 @@ def backbone_names() -> tuple[str, ...]:
     return tuple(BACKBONES)
 
 
+def weights_names() -> tuple[str, ...]:
+    """Names of the registered pretrained weights (what ``weights=`` can say), e.g. ``"imagenet"``."""
+    return tuple(dict.fromkeys(spec.name for backbone in BACKBONES.values() for spec in backbone.weights))
+
+
+def backbones_with_weights(name: str) -> tuple[str, ...]:
+    """The registered backbones that have the pretrained weights called ``name`` (none for an unknown name)."""
+    return tuple(backbone.name for backbone in BACKBONES.values() if backbone.weights_spec(name) is not None)
+
+
 # --- Block names ---------------------------------------------------------------------------------
 
 def in_block(name: str, block: str) -> bool:

@@ -22,7 +22,7 @@ from dataclasses import dataclass, field, replace
 from .. import config
 from ..data.domains import Domain
 from ..data.user_data import native_image_size
-from ..models.backbones import get_backbone
+from ..models.backbones import backbones_with_weights, get_backbone
 from ..models.classifier import build_classifier
 from ..models.predict import backbone_of
 from ..training import gpu_available
@@ -41,8 +41,9 @@ class ModelChoice:
     Attributes:
         backbone: a registered backbone name.
         image_size: image side in pixels.
-        weights: ``None`` (random start), ``"imagenet"``, a checkpoint path, or
-            a description of a source model.
+        weights: ``None`` (random start), a registered weights name
+            (``"imagenet"``, ``"tinyimagenet"``), a checkpoint path, or a
+            description of a source model.
         pretrained: True when training starts from learned weights (two phases).
         notes: why a default was chosen, for the report.
     """
@@ -55,7 +56,9 @@ class ModelChoice:
 
     def describe(self) -> str:
         """One sentence: the network, its input size and where its weights come from."""
-        start = {None: "random start", "imagenet": "ImageNet weights"}.get(self.weights, f"weights {self.weights}")
+        named = get_backbone(self.backbone).weights_spec(self.weights) if self.weights else None
+        start = ("random start" if self.weights is None else
+                 f"{named.title} weights" if named else f"weights {self.weights}")
         return f"Model: {self.backbone} at {self.image_size} px, {start}."
 
     def as_dict(self) -> dict:
@@ -81,17 +84,21 @@ def choose_model(domain: Domain, *, backbone: str | None = None, image_size: int
             otherwise.
         image_size: default: the small CNN at the images' own size (between
             its minimum and 64 px), an ImageNet backbone at its default size.
-        weights: ``"imagenet"``, ``"none"``, a checkpoint path; default:
-            ImageNet for ImageNet backbones, none for the small CNN.
+        weights: a registered weights name (``"imagenet"``, ``"tinyimagenet"``),
+            ``"none"``, a checkpoint path; default: ImageNet for ImageNet
+            backbones, none for the small CNN. Named weights without a
+            backbone pick one that has them (MobileNetV2 for ImageNet).
 
     Returns:
         :class:`ModelChoice`.
     """
     native = native_image_size(domain.train)
     notes = []
-    if backbone is None and weights == "imagenet":
-        backbone = IMAGENET_BACKBONE
-        notes.append(f"backbone {backbone}: ImageNet weights were asked for")
+    having = backbones_with_weights(weights) if weights else ()
+    if backbone is None and having:
+        backbone = IMAGENET_BACKBONE if IMAGENET_BACKBONE in having else having[0]
+        title = get_backbone(backbone).weights_spec(weights).title
+        notes.append(f"backbone {backbone}: {title} weights were asked for")
     if backbone is None:
         large = native >= 64 and gpu_available() and not config.is_fast()
         fits = image_size is None or image_size >= get_backbone(IMAGENET_BACKBONE).min_size

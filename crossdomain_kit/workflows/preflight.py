@@ -34,11 +34,11 @@ from typing import Sequence
 
 from .. import _checks
 from .._files import unwritable_reason
-from ..models.backbones import backbone_names, get_backbone
+from ..models.backbones import backbone_names, backbones_with_weights, get_backbone
 
 INTERRUPTED_SUFFIX = ".interrupted-"
 MAX_IMAGE_SIZE = 1024  # larger sides fill any memory: a batch of 32 RGB float images of 1024 px is 400 MB
-FREEZE_NEEDS_WEIGHTS = ("--freeze needs pretrained weights (--source, or --weights imagenet|PATH); "
+FREEZE_NEEDS_WEIGHTS = ("--freeze needs pretrained weights (--source, or --weights imagenet|tinyimagenet|PATH); "
                         "a random start trains all layers")
 
 
@@ -53,15 +53,16 @@ def check_model_options(*, backbone: str | None = None, image_size: int | None =
     Args:
         backbone: ``--backbone`` (a registered name) or None.
         image_size: ``--image-size`` or None.
-        weights: ``--weights``: ``"imagenet"``, ``"none"``, a checkpoint path or None.
+        weights: ``--weights``: a registered weights name (``"imagenet"``,
+            ``"tinyimagenet"``), ``"none"``, a checkpoint path or None.
         source: ``--source`` (a .keras file) or None.
         freeze: ``--freeze`` (a policy) or None.
 
     Raises:
         OptionError: ``--source`` with ``--weights``; an image size below the
             backbone's minimum (below every backbone's without ``--backbone``)
-            or above :data:`MAX_IMAGE_SIZE`; ImageNet weights for a backbone
-            without them; ``--freeze`` with a random start.
+            or above :data:`MAX_IMAGE_SIZE`; named weights (ImageNet, Tiny
+            ImageNet) for a backbone without them; ``--freeze`` with a random start.
     """
     if source and weights:
         raise OptionError("--source and --weights exclude each other: the source model brings its weights")
@@ -72,10 +73,11 @@ def check_model_options(*, backbone: str | None = None, image_size: int | None =
             which = f"{backbone} takes" if named else "the backbones take"
             raise OptionError(f"--image-size {image_size} is out of range: {which} {smallest} to "
                               f"{MAX_IMAGE_SIZE} px (leave it out to use the images' own size)")
-    if weights == "imagenet" and named is not None and named.application is None:
-        imagenet = ", ".join(n for n in backbone_names() if get_backbone(n).application is not None)
-        raise OptionError(f"--weights imagenet: {backbone} has no ImageNet weights; pick a backbone that has "
-                          f"them ({imagenet}) or use --weights none or a kit checkpoint")
+    having = backbones_with_weights(weights) if isinstance(weights, str) else ()
+    if having and named is not None and named.name not in having:
+        title = get_backbone(having[0]).weights_spec(weights).title.split(" (")[0]
+        raise OptionError(f"--weights {weights}: {backbone} has no {title} weights; pick a backbone that has "
+                          f"them ({', '.join(having)}) or use --weights none or a kit checkpoint")
     random_start = weights == "none" or (weights is None and named is not None and named.application is None)
     if freeze is not None and not source and random_start:
         raise OptionError(FREEZE_NEEDS_WEIGHTS)

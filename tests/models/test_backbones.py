@@ -5,8 +5,9 @@ import sys
 import numpy as np
 import pytest
 
-from crossdomain_kit.models.backbones import (BACKBONES, WeightsSpec, backbone_names, block_names, block_of,
-                                              get_backbone, imagenet_caffe, in_block, scale_to_unit)
+from crossdomain_kit.models.backbones import (BACKBONES, WeightsSpec, backbone_names, backbones_with_weights,
+                                              block_names, block_of, get_backbone, imagenet_caffe, in_block,
+                                              scale_to_unit, weights_names)
 
 
 def test_importing_the_registry_does_not_import_tensorflow():
@@ -99,6 +100,13 @@ def test_every_keras_application_has_imagenet_weights_and_the_kit_cnns_only_ship
         assert spec.weights_spec("imagenet21k") is None
         assert all(w.packaged == (spec.application is None) for w in spec.weights), name
     assert [w.name for w in get_backbone("small_cnn").weights] == ["tinyimagenet"]
+
+
+def test_weights_names_and_the_backbones_that_have_them():
+    assert weights_names() == ("imagenet", "tinyimagenet")
+    assert backbones_with_weights("imagenet") == ("resnet50", "mobilenetv2", "efficientnetb0")
+    assert backbones_with_weights("tinyimagenet") == ("small_cnn",)
+    assert backbones_with_weights("imagenet21k") == ()
 
 
 @pytest.mark.parametrize("name, shape, alpha, file", [
