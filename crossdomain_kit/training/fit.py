@@ -73,7 +73,9 @@ def fit_callbacks(val_ds, recorder, monitor: str, patience: int, lr_patience: in
     Args:
         val_ds: the validation dataset, scored by
             :class:`~crossdomain_kit.training.validation.ExactValidationAUC`
-            first, so every later callback reads the exact ``val_auc``.
+            first (``val_loss``, the exact ``val_auc`` and ``val_accuracy`` in
+            one pass), so every later callback reads them; ``fit`` gets no
+            ``validation_data``.
         recorder: the run's :class:`~crossdomain_kit.training.results.EpochRecorder`.
         monitor: the validation metric both callbacks follow (``*loss``
             minimised, any other maximised).
@@ -88,7 +90,7 @@ def fit_callbacks(val_ds, recorder, monitor: str, patience: int, lr_patience: in
     """
     mode = "min" if monitor.endswith("loss") else "max"
     chatty = 1 if verbose else 0
-    return [ExactValidationAUC(val_ds), recorder,
+    return [ExactValidationAUC(val_ds, with_loss_and_accuracy=True), recorder,
             keras.callbacks.EarlyStopping(monitor=monitor, mode=mode, patience=patience,
                                           restore_best_weights=True, verbose=chatty),
             keras.callbacks.ReduceLROnPlateau(monitor=monitor, mode=mode, patience=lr_patience,
@@ -251,7 +253,7 @@ def fine_tune(model, train_ds, val_ds, *, head_epochs: int, finetune_epochs: int
         recorder.phase = phase
         done = len(recorder.phases)
         interrupted = fit_until_interrupted(
-            model, train_ds, validation_data=val_ds, initial_epoch=done, epochs=done + epochs,
+            model, train_ds, initial_epoch=done, epochs=done + epochs,
             class_weight=class_weight, verbose=verbose,
             callbacks=fit_callbacks(val_ds, recorder, monitor, patience, lr_patience, lr_factor, verbose, callbacks))
         if interrupted:

@@ -185,6 +185,6 @@ def train_joint(model, datasets, val_ds, *, weights=None, epochs: int, learning_
     recorder = EpochRecorder(model, monitor)
     recorder.phase = "joint"
     interrupted = fit_until_interrupted(
-        model, train_ds, validation_data=val_ds, epochs=epochs, verbose=verbose,
+        model, train_ds, epochs=epochs, verbose=verbose,
         callbacks=fit_callbacks(val_ds, recorder, monitor, patience, lr_patience, lr_factor, verbose, callbacks))
     return recorder.finish(interrupted)

@@ -6,7 +6,10 @@ another in the tables (computed exactly, as scikit-learn does). Every kit
 trainer therefore overwrites the epoch's ``val_auc`` with the exact AUC of
 the whole validation split, before early stopping, the learning-rate
 schedule, the progress bar or the history read it: one number from model
-selection to the report. The training-side ``auc`` stays Keras's, a running
+selection to the report. The ``fit``-based trainers let the same pass write
+``val_loss`` and ``val_accuracy`` too, and give ``fit`` no
+``validation_data``: Keras's own pass over the validation split would be a
+second one, which on a few dozen training images costs as much as training. The training-side ``auc`` stays Keras's, a running
 value over the epoch's batches while the weights move, which no table shows.
 
 Importing this module imports TensorFlow and Keras.
@@ -33,17 +36,29 @@ class ExactValidationAUC(keras.callbacks.Callback):
     :meth:`on_epoch_end` by hand. Costs one inference pass over ``val_ds``
     per epoch.
 
+    With ``with_loss_and_accuracy=True`` the same pass also writes
+    ``val_loss`` (the compiled loss with the model's own losses, as Keras's
+    evaluation computes it) and ``val_accuracy`` (logit > 0, the kit's
+    compiled ``BinaryAccuracy(threshold=0)``), so ``fit`` needs no
+    ``validation_data``: one pass over the validation split per epoch
+    instead of two. The kit's trainers
+    (:func:`~crossdomain_kit.training.fine_tune`,
+    :func:`~crossdomain_kit.training.train_joint`) fit that way.
+
     Args:
         val_ds: batched ``(images, labels[, sample_weights])`` validation
             dataset with both classes; images and labels are read in the
             same pass, so a pipeline that reshuffles is scored correctly.
+        with_loss_and_accuracy: also write ``val_loss`` and ``val_accuracy``
+            (the model must be compiled).
 
     Introduced in ``notebooks/04_freezing_hyperparameters_lab.ipynb``.
     """
 
-    def __init__(self, val_ds):
+    def __init__(self, val_ds, *, with_loss_and_accuracy: bool = False):
         super().__init__()
         self.val_ds = val_ds
+        self.with_loss_and_accuracy = with_loss_and_accuracy
         self._logits = None
 
     def set_model(self, model):
@@ -54,6 +69,15 @@ class ExactValidationAUC(keras.callbacks.Callback):
         else:
             self._logits = tf.function(lambda x: model(x, training=False), reduce_retracing=True)
 
+    def _predict(self) -> list:
+        """Per batch: labels and logits (float32, shape (n, 1)) and sample weights (or None)."""
+        batches = []
+        for batch in self.val_ds:
+            images, y, sample_weight = keras.utils.unpack_x_y_sample_weight(batch)
+            batches.append((np.asarray(y, dtype=np.float32).reshape(-1, 1),
+                            np.asarray(self._logits(images), dtype=np.float32).reshape(-1, 1), sample_weight))
+        return batches
+
     def score(self) -> float:
         """The model's exact ROC AUC on ``val_ds`` (probabilities as
         :func:`crossdomain_kit.models.predict.predict_proba` computes them).
@@ -62,13 +86,30 @@ class ExactValidationAUC(keras.callbacks.Callback):
             The AUC, equal to ``sklearn.metrics.roc_auc_score`` on the same
             labels and probabilities.
         """
-        labels, logits = [], []
-        for batch in self.val_ds:
-            images, y, _ = keras.utils.unpack_x_y_sample_weight(batch)
-            logits.append(np.asarray(self._logits(images), dtype=np.float64).reshape(-1))
-            labels.append(np.asarray(y).reshape(-1))
-        return roc_auc(np.concatenate(labels), sigmoid(np.concatenate(logits)))
+        return _exact_auc(*_labels_and_logits(self._predict()))
 
     def on_epoch_end(self, epoch, logs=None):
-        if logs is not None:
+        if logs is None:
+            return
+        if not self.with_loss_and_accuracy:
             logs["val_auc"] = self.score()
+            return
+        batches = self._predict()
+        # As Keras's evaluation: the batches' losses averaged in float32, weighted by their sizes.
+        total, count = np.float32(0), np.float32(0)
+        for labels, logits, sample_weight in batches:
+            loss = self.model.compute_loss(y=labels, y_pred=logits, sample_weight=sample_weight, training=False)
+            total += np.float32(loss) * np.float32(len(labels))
+            count += np.float32(len(labels))
+        labels, logits = _labels_and_logits(batches)
+        logs["val_accuracy"] = float(np.float32(np.mean((logits > 0) == (labels > 0.5))))  # names sorted, as Keras
+        logs["val_auc"] = _exact_auc(labels, logits)
+        logs["val_loss"] = float(total / count)
+
+
+def _labels_and_logits(batches) -> tuple[np.ndarray, np.ndarray]:
+    return np.concatenate([labels for labels, _, _ in batches]), np.concatenate([logits for _, logits, _ in batches])
+
+
+def _exact_auc(labels, logits) -> float:
+    return roc_auc(labels.reshape(-1), sigmoid(logits.reshape(-1).astype(np.float64)))

@@ -50,6 +50,22 @@ def test_fit_callbacks_after_it_read_the_exact_value():
     assert stop.best == max(history["val_auc"])
 
 
+@pytest.mark.parametrize("weighted", [False, True])
+def test_one_pass_writes_the_validation_logs_kerass_own_pass_would(weighted):
+    def val():
+        ds = _ds(n=20, seed=1)  # batches of 8, 8 and 4
+        return ds.map(lambda x, y: (x, y, 0.5 + 2.0 * y[:, 0])) if weighted else ds
+
+    histories = []
+    for one_pass in (False, True):
+        model = compile_classifier(_model(l2=1e-3))  # an L2 penalty: the model's own losses count too
+        callback = training.ExactValidationAUC(val(), with_loss_and_accuracy=one_pass)
+        histories.append(model.fit(_ds(training_=True), validation_data=None if one_pass else val(), epochs=2,
+                                   shuffle=False, verbose=0, callbacks=[callback]).history)
+    assert histories[1] == histories[0]
+    assert list(histories[1]) == ["accuracy", "auc", "loss", "val_accuracy", "val_auc", "val_loss"]
+
+
 @pytest.mark.parametrize("trainer", ["fine_tune", "train_with_tape", "train_joint"])
 def test_every_trainer_keeps_the_epoch_whose_exact_auc_the_tables_print(trainer):
     model = _model()
