@@ -475,6 +475,7 @@ def _pretrain(args) -> None:
 def _demo(args) -> None:
     from .evaluation import compare_before_after
     from .evaluation.reports import write_report
+    from .models.backbones import get_backbone
     from .models.classifier import build_classifier
     from .training import EpochProgressBars
     from .workflows.demo import demo_domains
@@ -497,8 +498,10 @@ def _demo(args) -> None:
     tuned = transfer(pretrained, target, seed=args.seed, callbacks=[EpochProgressBars("fine-tuning")])
     after = evaluate_model(tuned.model, target, "fine-tuned", batch_size=64, seed=args.seed)
 
-    print(f"3/3 The same fine-tuning from the kit's general backbone (Tiny ImageNet photographs) on {target.name}.")
-    general_start = build_classifier("small_cnn", tuned.model.input_shape[1:], weights="tinyimagenet", seed=args.seed)
+    size = get_backbone("small_cnn").weights_spec("tinyimagenet").fitting_size(tuned.settings["image_size"])
+    print(f"3/3 The same fine-tuning from the kit's general backbone (Tiny ImageNet photographs, {size} px) "
+          f"on {target.name}.")
+    general_start = build_classifier("small_cnn", (size, size, 1), weights="tinyimagenet", seed=args.seed)
     general = transfer(general_start, target, seed=args.seed, callbacks=[EpochProgressBars("fine-tuning")])
     general_eval = evaluate_model(general.model, target, "Tiny ImageNet start", batch_size=64, seed=args.seed)
 

@@ -162,7 +162,7 @@ def test_finetune_from_the_shipped_tiny_imagenet_backbone_by_name(scans, tmp_pat
     code, out, err = run("finetune", "--data", scans, "--out", tmp_path / "run", "--weights", "tinyimagenet",
                          "--epochs", "2")
     assert code == 0, err
-    assert "Model: small_cnn at 30 px, Tiny ImageNet (grey, 32 px) weights." in out
+    assert "Model: small_cnn at 32 px, Tiny ImageNet (grey, 32 px) weights." in out
     metrics = assert_report(tmp_path / "run")
     assert '"weights": "tinyimagenet"' in json.dumps(metrics) and '"pretrained": true' in json.dumps(metrics)
 

@@ -99,6 +99,11 @@ class WeightsSpec:
         alphas: the width multipliers the weights exist for; empty for a
             backbone without one.
         packaged: True for weights shipped with the kit (no download).
+        input_size: the one square input size the weights were trained at,
+            for weights trained at one size (the kit's own); None otherwise.
+            Build the classifier at least this large (:meth:`fitting_size`;
+            the pipeline resizes smaller images up to it): its filters then
+            see structures at the scale they learned.
     """
 
     name: str
@@ -109,6 +114,15 @@ class WeightsSpec:
     sizes: tuple[int, ...] = ()
     alphas: tuple[float, ...] = ()
     packaged: bool = False
+    input_size: int | None = None
+
+    def fitting_size(self, size: int) -> int:
+        """The side to build a classifier at for images of ``size`` px: raised to :attr:`input_size`, if any.
+
+        Smaller images are resized up to the size the weights were trained at;
+        larger ones keep their detail.
+        """
+        return max(size, self.input_size or 0)
 
     def file_name(self, input_shape, alpha: float = 1.0) -> str:
         """The file's name for a (height, width, channels) input and a width multiplier."""
@@ -207,10 +221,11 @@ BACKBONES: dict[str, Backbone] = {
                                     file_hash="50bc09e76180e00e4465e1a485ddc09d"),),
                  blocks=("block6", "block6a")),
         # The kit's CPU backbones: conv-BN-ReLU blocks, max-pooling after all but the last.
+        # The shipped weights' model card: models/pretrained/small_cnn_tinyimagenet.md
         Backbone("small_cnn", None, f"{__name__}.scale_to_unit", 64, 1, 8, filters=(32, 64, 128, 128),
                  weights=(WeightsSpec("tinyimagenet", "Tiny ImageNet (grey, 32 px)", "small_cnn_tinyimagenet.weights.h5",
                                       file_hash="891ad3c90e883643e5eb30a0316bb746713e91814c98e2bee5b019d76ee2bd90",
-                                      packaged=True),),  # model card: models/pretrained/small_cnn_tinyimagenet.md
+                                      packaged=True, input_size=32),),
                  blocks=("block3", "block4")),
         Backbone("small_cnn_wide", None, f"{__name__}.scale_to_unit", 64, 1, 8, filters=(64, 128, 256, 256),
                  blocks=("block3", "block4")),

@@ -83,7 +83,9 @@ def choose_model(domain: Domain, *, backbone: str | None = None, image_size: int
             weights and for images of 64 px or more on a GPU, the small CNN
             otherwise.
         image_size: default: the small CNN at the images' own size (between
-            its minimum and 64 px), an ImageNet backbone at its default size.
+            its minimum and 64 px), raised to the size its named weights were
+            trained at (Tiny ImageNet: 32 px); an ImageNet backbone at its
+            default size.
         weights: a registered weights name (``"imagenet"``, ``"tinyimagenet"``),
             ``"none"``, a checkpoint path; default: ImageNet for ImageNet
             backbones, none for the small CNN. Named weights without a
@@ -106,11 +108,15 @@ def choose_model(domain: Domain, *, backbone: str | None = None, image_size: int
         notes.append(f"backbone {backbone}: images of about {native} px on a "
                      f"{'GPU' if gpu_available() else 'CPU'}")
     spec = get_backbone(backbone)
+    weights = weights or ("none" if spec.application is None else "imagenet")
+    weights = None if weights == "none" else weights
     if image_size is None:
         image_size = (min(max(native, spec.min_size), config.pick(default=SMALL_IMAGE_SIZE, fast=32))
                       if spec.application is None else spec.default_size)
-    weights = weights or ("none" if spec.application is None else "imagenet")
-    weights = None if weights == "none" else weights
+        named = spec.weights_spec(weights) if weights else None
+        if named is not None and named.fitting_size(image_size) != image_size:
+            image_size = named.fitting_size(image_size)
+            notes.append(f"{image_size} px: the size the {named.title} weights were trained at")
     return ModelChoice(backbone, image_size, weights, weights is not None, notes)
 
 

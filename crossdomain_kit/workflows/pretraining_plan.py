@@ -21,6 +21,7 @@ from .. import _checks, config
 from ..models.backbones import backbone_names, get_backbone
 
 EPOCHS = 15
+IMAGE_SIZE = 32  # Tiny ImageNet's own size
 FAST_EPOCHS = 1
 FAST_TRAIN_IMAGES = 2048
 FAST_VAL_IMAGES = 512
@@ -87,7 +88,7 @@ class PretrainingPlan:
     """
 
     backbone: str = "small_cnn"
-    image_size: int = 32
+    image_size: int = IMAGE_SIZE
     epochs: int = field(default_factory=lambda: config.pick(default=EPOCHS, fast=FAST_EPOCHS))
     batch_size: int = 128
     learning_rate: float = 0.1

@@ -193,6 +193,7 @@ def test_fast_run_prints_the_tables_and_writes_the_json(tmp_path, general_weight
     assert "its layers below block3, the rest afresh (lower)" in run.stdout
     assert "\n| 32 | " in run.stdout
     assert "Profile fast — a smoke test" in run.stdout and "load average" in run.stdout
+    assert "28 px images (the general and lower starts at 32 px)" in run.stdout
     assert "- BreastMNIST, 32 labels, general start: " in run.stdout
     for goal in ("BreastMNIST with 64 labels: general ≥ scratch + 0.05 mean test AUC over seeds 0–4 and better "
                  "than scratch on ≥ 4 of 5 seeds: not measured",
@@ -230,6 +231,7 @@ def test_fast_run_prints_the_tables_and_writes_the_json(tmp_path, general_weight
     assert settings["starts"] == ["general", "lower", "xray", "scratch"] and settings["reset_from"] == "block3"
     assert settings["whole_benchmark"] is False
     assert settings["seeds"] == [0] and settings["budgets"] == [32]
+    assert (settings["image_size"], settings["general_image_size"]) == (28, 32)
     assert settings["general_weights_file"] == str(general_weights) and len(settings["general_weights_sha256"]) == 64
     assert result["machine"]["cpu_count"] == os.cpu_count()
     assert isinstance(result["machine"]["load_average_at_start"], float)
@@ -246,6 +248,18 @@ def test_missing_general_weights_exit_1_with_one_line(weights):
     assert len(ours) == 1 and run.stderr.rstrip().endswith(ours[0])  # TensorFlow may log before it
     assert f"the general weights {weights!r} for backbone 'small_cnn' are not available" in ours[0]
     assert "crossdomain-kit pretrain --out DIR" in ours[0] and "--general-weights DIR/<file>" in ours[0]
+
+
+def test_the_general_start_runs_at_the_size_its_weights_were_trained_at(bench):
+    assert bench.general_image_size("small_cnn", "tinyimagenet", None) == 32  # from the registry
+    assert bench.general_image_size("small_cnn", "runs/mine.weights.h5", None) == 32  # crossdomain-kit pretrain's
+    assert bench.general_image_size("small_cnn", "tinyimagenet", 28) == 28  # --general-size
+
+
+def test_a_general_size_below_the_backbones_minimum_is_refused_before_any_run():
+    run = _script("--general-size", "4", "--targets", "breastmnist", "--labels", "32", "--seeds", "0", timeout=120)
+    assert run.returncode == 2 and run.stdout == ""
+    assert "--general-size must be at least 8 px for small_cnn, got 4" in run.stderr
 
 
 def test_an_unknown_reset_layer_is_refused_before_any_run(general_weights):

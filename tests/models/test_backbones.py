@@ -1,10 +1,12 @@
 import dataclasses
 import subprocess
 import sys
+from pathlib import Path
 
 import numpy as np
 import pytest
 
+from crossdomain_kit.models import backbones
 from crossdomain_kit.models.backbones import (BACKBONES, WeightsSpec, backbone_names, backbones_with_weights,
                                               block_names, block_of, get_backbone, imagenet_caffe, in_block,
                                               scale_to_unit, weights_names)
@@ -100,6 +102,12 @@ def test_every_keras_application_has_imagenet_weights_and_the_kit_cnns_only_ship
         assert spec.weights_spec("imagenet21k") is None
         assert all(w.packaged == (spec.application is None) for w in spec.weights), name
     assert [w.name for w in get_backbone("small_cnn").weights] == ["tinyimagenet"]
+    shipped = get_backbone("small_cnn").weights_spec("tinyimagenet")
+    card = (Path(backbones.__file__).parent / "pretrained" / shipped.file.replace(".weights.h5", ".md")).read_text()
+    assert f"trained at {shipped.input_size} px" in card and shipped.input_size == 32
+    assert [shipped.fitting_size(size) for size in (28, 32, 64)] == [32, 32, 64]  # up to it, never down
+    assert get_backbone("resnet50").weights_spec("imagenet").fitting_size(28) == 28
+    assert all(w.input_size is None for name in ("resnet50", "mobilenetv2") for w in get_backbone(name).weights)
 
 
 def test_weights_names_and_the_backbones_that_have_them():

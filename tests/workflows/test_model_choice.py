@@ -40,14 +40,16 @@ def test_an_imagenet_backbone_defaults_to_its_size_and_imagenet_weights(domain):
     assert choose_model(domain, backbone="resnet50", weights="none", image_size=32).weights is None
 
 
-def test_the_shipped_tiny_imagenet_weights_pick_the_small_cnn_at_the_images_size(domain):
+def test_the_shipped_tiny_imagenet_weights_pick_the_small_cnn_at_the_size_they_were_trained_at(domain):
     choice = choose_model(domain, weights="tinyimagenet")
-    assert (choice.backbone, choice.image_size, choice.weights, choice.pretrained) == ("small_cnn", 20, "tinyimagenet",
+    assert (choice.backbone, choice.image_size, choice.weights, choice.pretrained) == ("small_cnn", 32, "tinyimagenet",
                                                                                        True)
-    assert choice.notes == ["backbone small_cnn: Tiny ImageNet (grey, 32 px) weights were asked for"]
-    assert choice.describe() == "Model: small_cnn at 20 px, Tiny ImageNet (grey, 32 px) weights."
+    assert choice.notes == ["backbone small_cnn: Tiny ImageNet (grey, 32 px) weights were asked for",
+                            "32 px: the size the Tiny ImageNet (grey, 32 px) weights were trained at"]
+    assert choice.describe() == "Model: small_cnn at 32 px, Tiny ImageNet (grey, 32 px) weights."
     built, model = build_with_fallback(choice, domain, seed=0, weights_given=True)
-    assert built is choice and model.input_shape == (None, 20, 20, 1)
+    assert built is choice and model.input_shape == (None, 32, 32, 1)
+    assert choose_model(domain, weights="tinyimagenet", image_size=24).image_size == 24  # asked for: kept
     assert choose_model(domain, weights="imagenet").describe().endswith("ImageNet weights.")
 
 
