@@ -198,6 +198,8 @@ def model_card(result: PretrainingResult, *, data_description: str, command: str
         "| epoch | loss | top-1 | val loss | val top-1 | val top-5 |", "|---|---|---|---|---|---|", *epochs,
         "", "## Reproduce", "", "```bash", command, "```", "",
         "## Use", "", "```python", "from crossdomain_kit.models.classifier import build_classifier", "",
-        f'model = build_classifier("{plan.backbone}", (28, 28, 1), weights="{file}")  # a fresh binary head',
+        f"# at {plan.image_size} px, the size it was trained at: the kit's pipelines resize smaller images up to it",
+        f'model = build_classifier("{plan.backbone}", ({plan.image_size}, {plan.image_size}, 1), weights="{file}")'
+        "  # a fresh binary head",
         "```", "", "## Terms", "", TERMS, ""]
     return "\n".join(lines)

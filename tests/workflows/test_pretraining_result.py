@@ -36,6 +36,8 @@ def test_pretraining_model_card_names_sha256_command_and_terms(pretraining_data,
     assert result.sha256 in card and command in card and TERMS in card and "Four bands, grey 32 px" in card
     assert "non-commercial research and educational use only" in card and "ImageNet" in card
     assert f"{result.val_top1:.4f}" in card and f"{result.val_top5:.4f}" in card and "1 of 1" in card
+    size = result.plan.image_size
+    assert f'build_classifier("small_cnn", ({size}, {size}, 1), weights="small_cnn_bands.weights.h5")' in card
     metrics = json.loads((tmp_path / "metrics.json").read_text())
     assert metrics["sha256"] == result.sha256 == hashlib.sha256(weights.read_bytes()).hexdigest()
     assert metrics["val_top1"] == result.val_top1 and metrics["command"] == command
