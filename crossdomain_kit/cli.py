@@ -343,10 +343,10 @@ def _save_model(model):
 def _finetune(args) -> None:
     from .evaluation import compare_before_after
     from .evaluation.reports import write_report
+    from .models.backbones import weights_names
     from .training import EpochProgressBars
     from .workflows.finetune import evaluate_model, run_fine_tune
     from .workflows.model_choice import model_and_plan
-    from .models.backbones import weights_names
     from .workflows.preflight import check_model_file, check_model_options, check_report_folder, interrupted_run_folder
 
     check_model_options(backbone=args.backbone, image_size=args.image_size, weights=args.weights, source=args.source,
