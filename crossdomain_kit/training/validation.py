@@ -9,8 +9,10 @@ schedule, the progress bar or the history read it: one number from model
 selection to the report. The ``fit``-based trainers let the same pass write
 ``val_loss`` and ``val_accuracy`` too, and give ``fit`` no
 ``validation_data``: Keras's own pass over the validation split would be a
-second one, which on a few dozen training images costs as much as training. The training-side ``auc`` stays Keras's, a running
-value over the epoch's batches while the weights move, which no table shows.
+second one, and with a few dozen training images the validation passes take
+longer than the epoch's training steps. The training-side ``auc`` stays
+Keras's, a running value over the epoch's batches while the weights move,
+which no table shows.
 
 Importing this module imports TensorFlow and Keras.
 
