@@ -4,7 +4,7 @@ Run from the repository root:
 
     python benchmarks/label_budget.py                              # markdown tables, goals
     python benchmarks/label_budget.py --json label_budget.json --plot label_budget.png
-    python benchmarks/label_budget.py --targets breastmnist --labels 64 all --seeds 0 1
+    python benchmarks/label_budget.py --targets breastmnist --labels 64 all --seeds 0 1 --jobs 1
     python benchmarks/label_budget.py --targets breastmnist --labels 64 all --starts general lower scratch
 
 Targets: BreastMNIST (28 px breast ultrasound, 1 = malignant) and
@@ -57,6 +57,11 @@ Goals (default profile, seeds 0–4):
   transfer);
 * the whole benchmark ≤ 60 min.
 
+The (target, seed) units are independent: ``--jobs N`` (default 2 where
+there are 2 CPUs or more) runs them in N spawned worker processes, the
+longest first. Each run is seeded by its seed and builds its models afresh,
+so the numbers are those of ``--jobs 1``; only the seconds change.
+
 ``CROSSDOMAIN_FAST=1`` (the fast profile): the recipes train 1 + 1 epochs,
 the budgets are cut to 32 and all, the seeds to 0 and 1, and the X-ray
 pretraining sees a few hundred images: a smoke test of the script, not a result.
@@ -65,11 +70,13 @@ pretraining sees a few hundred images: a smoke test of the script, not a result.
 from __future__ import annotations
 
 import argparse
+import itertools
 import json
 import os
 import platform
 import sys
 import time
+from dataclasses import dataclass
 from pathlib import Path
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
@@ -90,6 +97,7 @@ IMAGE_SIZE = 28
 BUDGETS = {"default": [32, 64, 128, 256, "all"], "fast": [32, "all"]}
 SEEDS = {"default": [0, 1, 2, 3, 4], "fast": [0, 1]}
 GOAL_SEEDS = [0, 1, 2, 3, 4]
+DEFAULT_JOBS = min(2, os.cpu_count() or 1)  # two units side by side: 1.5x the throughput of one on 2 cores
 SMOKE_SOURCE = (300, 200)  # fast profile: X-ray pretraining on this many train / val images
 REFERENCE = ("MedMNIST v2: ResNet-18 (28), from scratch", 0.901)  # BreastMNIST test AUC, Table 3
 
@@ -409,6 +417,130 @@ def load_general(backbone: str, weights: str, size: int):
     return model, (str(path) if path else None), (sha256_of(path) if path else None)
 
 
+@dataclass(frozen=True)
+class Work:
+    """The runs of one (target, seed) unit: the X-ray pretraining it needs, then every budget and start.
+
+    Attributes:
+        plan: ``(target, budget, labels used, starts)`` per budget, as :func:`main` lays it out.
+        backbone: the backbone of scratch and of the X-ray start.
+        reset_from: the lower start's first fresh layer or block.
+    """
+
+    plan: tuple
+    backbone: str
+    reset_from: str
+
+    def cost(self, unit: tuple) -> int:
+        """Training images the unit fine-tunes on, summed over its runs: the longest units go first."""
+        return sum(count * len(starts) for target, _, count, starts in self.plan if target == unit[0])
+
+    def run(self, target: str, seed: int, domains: dict, general, report) -> tuple[list[dict], list[dict]]:
+        """Train and test the unit's models; ``report(kind, record)`` hears of each as it ends.
+
+        Returns:
+            ``(runs, pretraining)``: a record per fine-tuned model (in plan order) and per X-ray pretraining.
+        """
+        from crossdomain_kit.workflows.recipes import pretrain, scratch_baseline, transfer, transfer_lower_layers
+
+        domain = domains[target]
+        runs, pretraining, xray = [], [], None
+        plan = [p for p in self.plan if p[0] == target]
+        if any("xray" in starts for *_, starts in plan):
+            source = domains[XRAY_SOURCE]
+            if config.is_fast():
+                n_train, n_val = SMOKE_SOURCE
+                source = Domain(source.name, source.train.sample(n_train, seed), source.val.sample(n_val, seed),
+                                source.test)
+            tick = time.perf_counter()
+            xray = pretrain(source, seed=seed, backbone=self.backbone)
+            pretraining.append({"target": target, "source": source.name, "seed": seed,
+                                "n_train": len(source.train), "val_auc": xray.val_auc,
+                                "seconds": time.perf_counter() - tick})
+            report("pretraining", pretraining[-1])
+        for _, budget, count, starts in plan:
+            subset = Domain(domain.name, domain.train.sample(count, seed), domain.val, domain.test)
+            for start in starts:
+                tick = time.perf_counter()
+                if start == "scratch":
+                    tuned = scratch_baseline(subset, seed=seed, image_size=IMAGE_SIZE, backbone=self.backbone)
+                elif start == "lower":
+                    tuned = transfer_lower_layers(general, subset, reset_from=self.reset_from, seed=seed)
+                else:
+                    tuned = transfer(general if start == "general" else xray, subset, seed=seed)
+                test_auc = tuned.evaluate(domain.test).auc  # the test split, once per trained model
+                runs.append({"target": target, "n_labels": count, "label_budget": budget, "start": start,
+                             "seed": seed, "test_auc": float(test_auc), "val_auc": float(tuned.val_auc),
+                             "seconds": time.perf_counter() - tick})
+                report("run", runs[-1])
+        return runs, pretraining
+
+
+@dataclass(frozen=True)
+class Loading:
+    """What a worker process loads once: the general start and the domains."""
+
+    backbone: str
+    weights: str
+    size: int
+    data_dir: Path | None
+    domains: tuple
+
+
+_worker: dict = {}  # a worker process's general start, domains and report queue (set by _start_worker)
+
+
+def _start_worker(loading: Loading, queue) -> None:
+    from crossdomain_kit.data.medmnist import load_medmnist_domain
+
+    _worker.update(general=load_general(loading.backbone, loading.weights, loading.size)[0], queue=queue,
+                   domains={name: load_medmnist_domain(name, IMAGE_SIZE, data_dir=loading.data_dir)
+                            for name in loading.domains})
+
+
+def _run_in_worker(work: Work, target: str, seed: int):
+    queue = _worker["queue"]
+    return work.run(target, seed, _worker["domains"], _worker["general"],
+                    lambda kind, record: queue.put((kind, record)))
+
+
+def run_in_processes(work: Work, units: list, jobs: int, loading: Loading, announce) -> dict:
+    """Each (target, seed) unit in one of ``jobs`` worker processes, the longest first; ``{unit: result}``.
+
+    Every run is seeded by its own seed and its models are built afresh, so a
+    unit gives the same numbers in any process as in the main one (the
+    script's tests check it). Workers are spawned, not forked: TensorFlow is
+    not fork-safe once it has run.
+    """
+    import multiprocessing
+    from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, wait
+
+    context = multiprocessing.get_context("spawn")
+
+    def drain(queue) -> None:
+        while not queue.empty():
+            announce(*queue.get())
+
+    with context.Manager() as manager:
+        queue = manager.Queue()
+        with ProcessPoolExecutor(jobs, mp_context=context, initializer=_start_worker,
+                                 initargs=(loading, queue)) as pool:
+            futures = {pool.submit(_run_in_worker, work, *unit): unit
+                       for unit in sorted(units, key=work.cost, reverse=True)}
+            pending = set(futures)
+            try:
+                while pending:
+                    finished, pending = wait(pending, timeout=1.0, return_when=FIRST_COMPLETED)
+                    drain(queue)
+                    for future in finished:
+                        future.result()  # a worker's error ends the benchmark here
+            except BaseException:
+                pool.shutdown(wait=False, cancel_futures=True)
+                raise
+            drain(queue)  # a worker's reports reach the queue before its result does
+    return {unit: future.result() for future, unit in futures.items()}
+
+
 def main(argv: list[str] | None = None) -> dict:
     started = time.perf_counter()
     load = os.getloadavg()[0]
@@ -435,6 +567,9 @@ def main(argv: list[str] | None = None) -> dict:
                              "trained at, 32 for tinyimagenet; the targets' 28 px images are resized to it)")
     parser.add_argument("--data-dir", type=Path, default=None,
                         help="folder holding pneumoniamnist.npz and breastmnist.npz (default: $CROSSDOMAIN_DATA_DIR)")
+    parser.add_argument("--jobs", type=int, default=DEFAULT_JOBS, metavar="N",
+                        help=f"worker processes, each running whole (target, seed) units; the numbers are the same "
+                             f"for any N (default: {DEFAULT_JOBS}, from this machine's {os.cpu_count()} CPUs)")
     parser.add_argument("--json", type=Path, metavar="PATH", help="also write the numbers here as JSON")
     parser.add_argument("--plot", type=Path, metavar="PATH.png", help="also draw test AUC against labels here")
     args = parser.parse_args(argv)
@@ -442,6 +577,8 @@ def main(argv: list[str] | None = None) -> dict:
     seeds = sorted(set(args.seeds if args.seeds is not None else SEEDS[profile]))
     if any(s < 0 for s in seeds):
         parser.error("seeds must be >= 0")
+    if args.jobs < 1:
+        parser.error(f"--jobs must be at least 1, got {args.jobs}")
     targets = [t for t in TARGETS if t in args.targets]
     chosen = [s for s in STARTS if s in args.starts or s == "scratch"]
     whole = (targets == list(TARGETS) and seeds == SEEDS[profile] and chosen == list(DEFAULT_STARTS)
@@ -450,8 +587,6 @@ def main(argv: list[str] | None = None) -> dict:
     from tqdm.auto import tqdm
 
     from crossdomain_kit.data.medmnist import load_medmnist_domain
-    from crossdomain_kit.workflows.recipes import pretrain, scratch_baseline, transfer, transfer_lower_layers
-
     from crossdomain_kit.models.backbones import get_backbone
 
     smallest = get_backbone(args.backbone).min_size
@@ -478,48 +613,32 @@ def main(argv: list[str] | None = None) -> dict:
             plan.append((target, budget, count, starts))
     n_runs = len(seeds) * sum(len(p[3]) for p in plan)
 
-    runs, pretraining = [], []
+    units = [(target, seed) for target in targets for seed in seeds]  # results are kept in this order
+    jobs = min(args.jobs, len(units))
     # A line per finished run; the bar itself only on a terminal (in a log it would add a line per redraw).
     bar = tqdm(total=n_runs, desc="label budget", unit="run", file=sys.stderr, dynamic_ncols=True,
                disable=not sys.stderr.isatty())
-    for target in targets:
-        domain = domains[target]
-        for seed in seeds:
-            xray = None
-            if target == "breastmnist" and with_xray:
-                source = domains[XRAY_SOURCE]
-                if config.is_fast():
-                    n_train, n_val = SMOKE_SOURCE
-                    source = Domain(source.name, source.train.sample(n_train, seed), source.val.sample(n_val, seed),
-                                    source.test)
-                tick = time.perf_counter()
-                xray = pretrain(source, seed=seed, backbone=args.backbone)
-                pretraining.append({"target": target, "source": source.name, "seed": seed,
-                                    "n_train": len(source.train), "val_auc": xray.val_auc,
-                                    "seconds": time.perf_counter() - tick})
-                bar.write(f"xray start, seed {seed}: pretrained on {len(source.train)} {TITLES[XRAY_SOURCE]} "
-                          f"images, val AUC {xray.val_auc:.3f}, {pretraining[-1]['seconds']:.0f} s", file=sys.stderr)
-            for t, budget, count, starts in plan:
-                if t != target:
-                    continue
-                subset = Domain(domain.name, domain.train.sample(count, seed), domain.val, domain.test)
-                for start in starts:
-                    tick = time.perf_counter()
-                    if start == "scratch":
-                        tuned = scratch_baseline(subset, seed=seed, image_size=IMAGE_SIZE, backbone=args.backbone)
-                    elif start == "lower":
-                        tuned = transfer_lower_layers(general, subset, reset_from=args.reset_from, seed=seed)
-                    else:
-                        tuned = transfer(general if start == "general" else xray, subset, seed=seed)
-                    test_auc = tuned.evaluate(domain.test).auc  # the test split, once per trained model
-                    runs.append({"target": target, "n_labels": count, "label_budget": budget, "start": start,
-                                 "seed": seed, "test_auc": float(test_auc), "val_auc": float(tuned.val_auc),
-                                 "seconds": time.perf_counter() - tick})
-                    bar.write(f"[{len(runs)}/{n_runs}] {TITLES[target]}, {budget_label(budget, count)} labels, "
-                              f"{start}, seed {seed}: "
-                              f"test AUC {test_auc:.3f} (val {tuned.val_auc:.3f}), "
-                              f"{runs[-1]['seconds']:.0f} s", file=sys.stderr)
-                    bar.update(1)
+    numbers = itertools.count(1)
+
+    def announce(kind: str, record: dict) -> None:
+        if kind == "pretraining":
+            bar.write(f"xray start, seed {record['seed']}: pretrained on {record['n_train']} {TITLES[XRAY_SOURCE]} "
+                      f"images, val AUC {record['val_auc']:.3f}, {record['seconds']:.0f} s", file=sys.stderr)
+            return
+        bar.write(f"[{next(numbers)}/{n_runs}] {TITLES[record['target']]}, "
+                  f"{budget_label(record['label_budget'], record['n_labels'])} labels, {record['start']}, "
+                  f"seed {record['seed']}: test AUC {record['test_auc']:.3f} (val {record['val_auc']:.3f}), "
+                  f"{record['seconds']:.0f} s", file=sys.stderr)
+        bar.update(1)
+
+    work = Work(tuple(plan), args.backbone, args.reset_from)
+    if jobs == 1:
+        done = {unit: work.run(*unit, domains, general, announce) for unit in units}
+    else:
+        done = run_in_processes(work, units, jobs, Loading(args.backbone, args.general_weights, general_size,
+                                                           args.data_dir, tuple(sorted(domains))), announce)
+    runs = [run for unit in units for run in done[unit][0]]
+    pretraining = [record for unit in units for record in done[unit][1]]
     bar.close()
 
     summary = summarize(runs)
@@ -543,7 +662,7 @@ def main(argv: list[str] | None = None) -> dict:
                            "targets": targets, "seeds": seeds, "budgets": budgets,
                            "label_counts": {t: [c for tt, _, c, _ in plan if tt == t] for t in targets},
                            "image_size": IMAGE_SIZE, "general_image_size": general_size,
-                           "profile": profile, "whole_benchmark": whole,
+                           "profile": profile, "whole_benchmark": whole, "jobs": jobs,
                            "xray": {"source": XRAY_SOURCE, "backbone": args.backbone,
                                     "fast_profile_source_images": list(SMOKE_SOURCE) if config.is_fast() else None},
                            "reference": {"model": REFERENCE[0], "breastmnist_test_auc": REFERENCE[1]}},
@@ -561,7 +680,8 @@ def main(argv: list[str] | None = None) -> dict:
     print(f"Label budget: {' vs '.join(described[s] for s in chosen)}, "
           f"{IMAGE_SIZE} px images (the general and lower starts at {general_size} px), backbone {args.backbone}, "
           f"general weights {weights}. Profile {profile}{smoke}. "
-          f"Seeds {seeds}. {os.cpu_count()} CPUs ({platform.machine()}), load average {load:.1f} at the start.")
+          f"Seeds {seeds}. {os.cpu_count()} CPUs ({platform.machine()}), {jobs} worker process"
+          f"{'es' if jobs > 1 else ''}, load average {load:.1f} at the start.")
     for target in targets:
         d = domains[target]
         print(f"\n{TITLES[target]} (train {len(d.train)}, val {len(d.val)} for model selection, test {len(d.test)}, "

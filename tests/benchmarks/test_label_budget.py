@@ -22,8 +22,10 @@ GOAL_SEEDS = [0, 1, 2, 3, 4]
 def bench():
     spec = importlib.util.spec_from_file_location("label_budget_benchmark", ROOT / "benchmarks" / "label_budget.py")
     module = importlib.util.module_from_spec(spec)
+    sys.modules[spec.name] = module  # its dataclasses look their module up there
     spec.loader.exec_module(module)
-    return module
+    yield module
+    del sys.modules[spec.name]
 
 
 def _runs(target, n, budget, aucs: dict[str, list[float]]):
@@ -268,3 +270,31 @@ def test_an_unknown_reset_layer_is_refused_before_any_run(general_weights):
     assert run.returncode == 2 and run.stdout == ""
     assert "--reset-from: No backbone layer or block is called 'blok2'. Did you mean 'block2'" in run.stderr
     assert "BreastMNIST, 32 labels" not in run.stderr
+
+
+@needs_data
+def test_worker_processes_give_the_numbers_one_process_gives(tmp_path):
+    out = {jobs: tmp_path / f"jobs{jobs}.json" for jobs in (1, 2)}
+    for jobs, path in out.items():
+        run = _script("--targets", "breastmnist", "--labels", "32", "--seeds", "0", "1", "--starts", "general",
+                      "xray", "--jobs", jobs, "--json", path)
+        assert run.returncode == 0, run.stderr[-3000:]
+        assert f"{jobs} worker process" in run.stdout
+        assert sum(line.startswith("[") and "/6] BreastMNIST, 32 labels" in line
+                   for line in run.stderr.splitlines()) == 6
+    one, two = (json.loads(out[jobs].read_text()) for jobs in (1, 2))
+    assert (one["settings"]["jobs"], two["settings"]["jobs"]) == (1, 2)
+
+    def numbers(records):
+        return [{k: v for k, v in record.items() if k != "seconds"} for record in records]
+
+    assert [(r["seed"], r["start"]) for r in two["runs"]] == [
+        (seed, start) for seed in (0, 1) for start in ("general", "xray", "scratch")]  # the serial order
+    assert numbers(two["runs"]) == numbers(one["runs"])
+    assert numbers(two["pretraining"]) == numbers(one["pretraining"])
+
+
+def test_jobs_below_one_are_refused_before_any_run():
+    run = _script("--jobs", "0", "--targets", "breastmnist", "--labels", "32", "--seeds", "0", timeout=120)
+    assert run.returncode == 2 and run.stdout == ""
+    assert "--jobs must be at least 1, got 0" in run.stderr
