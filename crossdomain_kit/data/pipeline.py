@@ -347,8 +347,7 @@ def _load_file(path, orientation, channels: int, size: tuple[int, int]):
     image = _orient(image, orientation)
     image = _to_channels(image, channels)
     same_size = tf.reduce_all(tf.equal(tf.shape(image)[:2], size))
-    resized = tf.cond(same_size, lambda: image,
-                      lambda: tf.saturate_cast(tf.round(_resize(image, size)), tf.uint8))
+    resized = tf.cond(same_size, lambda: image, lambda: _resize(image, size))
     return tf.ensure_shape(resized, (*size, channels))
 
 
@@ -363,9 +362,18 @@ def _to_channels(images, channels: int):
 
 
 def _resize(images, size: tuple[int, int]):
+    """Antialiased resize; integer images are rounded back to their type, for files and arrays alike.
+
+    Files are rounded so that their cache holds uint8; arrays must be rounded
+    the same way, or an image saved as a file and predicted from it would get
+    another probability than the same image passed as an array.
+    """
     if tuple(images.shape[-3:-1]) == size:
         return images
-    return tf.image.resize(images, size, antialias=True)
+    resized = tf.image.resize(images, size, antialias=True)
+    if images.dtype.is_integer:
+        resized = tf.saturate_cast(tf.round(resized), images.dtype)
+    return resized
 
 
 def _warn_if_cache_is_large(n_bytes: int) -> None:

@@ -66,6 +66,21 @@ def test_cache_does_not_change_what_comes_out(file_split):
     np.testing.assert_array_equal(cached, imagenet_caffe(decoded))
 
 
+@pytest.mark.parametrize("shape", [(5, 28, 28), (5, 28, 28, 3)], ids=["grey", "rgb"])
+def test_resized_arrays_match_the_same_images_read_from_files(tmp_path, shape):
+    images = np.random.default_rng(2).integers(0, 256, shape, dtype=np.uint8)
+    files = []
+    for i, image in enumerate(images):
+        files.append(tmp_path / f"{i}.png")
+        Image.fromarray(image).save(files[-1])
+    labels = np.arange(len(images)) % 2
+    kwargs = dict(image_size=32, channels=1, batch_size=2, **IDENTITY)
+    from_arrays = _collect(make_pipeline((images, labels), **kwargs))[0]
+    from_files = _collect(make_pipeline(DomainSplit(labels=labels, files=files), **kwargs))[0]
+    np.testing.assert_array_equal(from_arrays, from_files)
+    np.testing.assert_array_equal(from_arrays, np.round(from_arrays))  # whole grey levels, as a cached file
+
+
 @pytest.mark.parametrize("cache", [True, False])
 def test_training_shuffles_reproducibly_by_seed(file_split, cache):
     def order(seed):
