@@ -46,7 +46,7 @@ EXPECTED = {
     "02_bce_gradient.ipynb": set(),
     "03_transfer_shifted_domains.ipynb": {"breastmnist.npz"},  # synthetic scanners, then real BreastMNIST
     "04_freezing_hyperparameters_lab.ipynb": BOTH,
-    "05_medical_imaging_finetune.ipynb": PNEUMONIA,  # no chest_xray folder: PneumoniaMNIST at 28 px
+    "05_medical_imaging_finetune.ipynb": PNEUMONIA,  # no chest_xray folder: PneumoniaMNIST, 28 px resized to 32
     "06_overfitting_controls.ipynb": PNEUMONIA,
     "07_beyond_fine_tuning.ipynb": BOTH,
     "08_repair_the_articles_code.ipynb": PNEUMONIA,  # no chest_xray folder; packaged Tiny ImageNet weights

@@ -95,7 +95,9 @@ def make_pipeline(data, *, backbone: str | None = "resnet50", preprocess: Callab
         preprocess: a function applied to float 0–255 batches instead of the
             backbone's ``preprocess_input``.
         image_size: output height and width (an int for squares). Default: the
-            backbone's input size.
+            backbone's input size. Files, and integer arrays, resized to it are
+            rounded back to whole 0–255 levels (the same image gives the same
+            pixels from a file as from an array).
         channels: 1 or 3. Default: the backbone's. Must match the backbone
             when its own ``preprocess_input`` is used.
         batch_size: images per batch (the last batch may be smaller).
