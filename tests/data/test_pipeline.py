@@ -21,6 +21,15 @@ def _collect(dataset):
     return np.concatenate([x for x, _ in batches]), np.concatenate([y for _, y in batches])
 
 
+def _png_files(images, labels, folder) -> DomainSplit:
+    """``images`` (uint8 arrays) saved as PNG files in ``folder``, as a split of files."""
+    files = []
+    for i, image in enumerate(images):
+        files.append(folder / f"{i}.png")
+        Image.fromarray(image).save(files[-1])
+    return DomainSplit(labels=labels, files=files, class_names=("a", "b"))
+
+
 @pytest.fixture
 def file_split(tmp_path) -> DomainSplit:
     """Files of mixed modes and sizes, pixel value i*20 so order can be checked."""
@@ -69,14 +78,10 @@ def test_cache_does_not_change_what_comes_out(file_split):
 @pytest.mark.parametrize("shape", [(5, 28, 28), (5, 28, 28, 3)], ids=["grey", "rgb"])
 def test_resized_arrays_match_the_same_images_read_from_files(tmp_path, shape):
     images = np.random.default_rng(2).integers(0, 256, shape, dtype=np.uint8)
-    files = []
-    for i, image in enumerate(images):
-        files.append(tmp_path / f"{i}.png")
-        Image.fromarray(image).save(files[-1])
     labels = np.arange(len(images)) % 2
     kwargs = dict(image_size=32, channels=1, batch_size=2, **IDENTITY)
     from_arrays = _collect(make_pipeline((images, labels), **kwargs))[0]
-    from_files = _collect(make_pipeline(DomainSplit(labels=labels, files=files), **kwargs))[0]
+    from_files = _collect(make_pipeline(_png_files(images, labels, tmp_path), **kwargs))[0]
     np.testing.assert_array_equal(from_arrays, from_files)
     np.testing.assert_array_equal(from_arrays, np.round(from_arrays))  # whole grey levels, as a cached file
 
@@ -104,13 +109,7 @@ def unset_global_seed():
 def _numbered(source, tmp_path):
     """Twelve 4x4 grey images, image i of pixel value 20 i and label i % 2, as arrays or files."""
     images, labels = np.stack([np.full((4, 4), 20 * i, np.uint8) for i in range(12)]), np.arange(12) % 2
-    if source == "arrays":
-        return images, labels
-    files = []
-    for i, image in enumerate(images):
-        files.append(tmp_path / f"{i}.png")
-        Image.fromarray(image).save(files[-1])
-    return DomainSplit(labels=labels, files=files, class_names=("a", "b"))
+    return (images, labels) if source == "arrays" else _png_files(images, labels, tmp_path)
 
 
 def _epoch_orders(dataset, n_epochs=3):
