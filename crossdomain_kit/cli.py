@@ -185,7 +185,8 @@ def build_parser() -> argparse.ArgumentParser:
     finetune.add_argument("--backbone", choices=backbone_names(), help="network to build (default: "
                           "from the data and the machine)")
     finetune.add_argument("--weights", type=_weights, metavar="imagenet|tinyimagenet|none|PATH",
-                          help="starting weights: ImageNet, the kit's Tiny ImageNet small CNN (shipped, offline), "
+                          help="starting weights: ImageNet, the kit's Tiny ImageNet weights (shipped for small_cnn and "
+                               "small_cnn_wide, offline), "
                                "none (random) or a kit checkpoint "
                                "(default: imagenet when the backbone has them and they can be had)")
     finetune.add_argument("--freeze", type=_freeze_policy, metavar="POLICY",

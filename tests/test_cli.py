@@ -414,7 +414,7 @@ BAD = {
     "tinyimagenet for resnet50": (["finetune", "--data", "{root}/scans", "--out", "{root}/out", "--backbone",
                                    "resnet50", "--weights", "tinyimagenet"], 2,
                                   "--weights tinyimagenet: resnet50 has no Tiny ImageNet weights; pick a backbone "
-                                  "that has them (small_cnn)"),
+                                  "that has them (small_cnn, small_cnn_wide)"),
     "unknown weights name": (["finetune", "--data", "{root}/scans", "--out", "{root}/out", "--weights", "places365"],
                              2, "argument --weights: must be imagenet, tinyimagenet, none or a .keras/.weights.h5 "
                                 "file, got 'places365'"),

@@ -113,7 +113,7 @@ def test_every_keras_application_has_imagenet_weights_and_the_kit_cnns_only_ship
 def test_weights_names_and_the_backbones_that_have_them():
     assert weights_names() == ("imagenet", "tinyimagenet")
     assert backbones_with_weights("imagenet") == ("resnet50", "mobilenetv2", "efficientnetb0")
-    assert backbones_with_weights("tinyimagenet") == ("small_cnn",)
+    assert backbones_with_weights("tinyimagenet") == ("small_cnn", "small_cnn_wide")
     assert backbones_with_weights("imagenet21k") == ()
 
 

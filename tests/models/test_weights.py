@@ -150,13 +150,15 @@ def test_the_wide_small_cnn_doubles_the_filters():
     assert wide.name == "small_cnn_wide_classifier"
 
 
-def test_the_shipped_tiny_imagenet_backbone_loads_by_name_and_its_card_names_its_hash():
+@pytest.mark.parametrize("backbone, n_params", [("small_cnn", 241_312), ("small_cnn_wide", 961_856)])
+def test_the_shipped_tiny_imagenet_backbones_load_by_name_and_their_cards_name_their_hash(backbone, n_params):
     from crossdomain_kit.models.backbones import get_backbone
 
-    spec = get_backbone("small_cnn").weights_spec("tinyimagenet")
-    assert spec.packaged and weights.sha256_of(weights.packaged_weights_file("small_cnn", "tinyimagenet")) \
+    spec = get_backbone(backbone).weights_spec("tinyimagenet")
+    assert spec.packaged and weights.sha256_of(weights.packaged_weights_file(backbone, "tinyimagenet")) \
         == spec.file_hash
-    model = build_classifier("small_cnn", (28, 28, 1), "tinyimagenet", seed=0)
-    assert base_of(model).count_params() == 241_312
-    card = (weights.PRETRAINED_DIR / "small_cnn_tinyimagenet.md").read_text(encoding="utf-8")
-    assert spec.file_hash in card and "crossdomain-kit pretrain" in card and "non-commercial" in card
+    model = build_classifier(backbone, (28, 28, 1), "tinyimagenet", seed=0)
+    assert base_of(model).count_params() == n_params
+    card = (weights.PRETRAINED_DIR / f"{backbone}_tinyimagenet.md").read_text(encoding="utf-8")
+    assert spec.file_hash in card and "crossdomain-kit pretrain --out runs/tinyimagenet" in card
+    assert f"--backbone {backbone} " in card and "non-commercial" in card
