@@ -198,6 +198,12 @@ def _imagenet(file: str, base_url: str, **kwargs) -> WeightsSpec:
     return WeightsSpec("imagenet", "ImageNet", file, base_url, **kwargs)
 
 
+def _tinyimagenet(backbone: str, file_hash: str) -> WeightsSpec:
+    """The kit's shipped Tiny ImageNet weights, named as ``crossdomain-kit pretrain`` writes them."""
+    return WeightsSpec("tinyimagenet", "Tiny ImageNet (grey, 32 px)", f"{backbone}_tinyimagenet.weights.h5",
+                       file_hash=file_hash, packaged=True, input_size=32)
+
+
 _KERAS_APPLICATIONS = "https://storage.googleapis.com/tensorflow/keras-applications/"
 
 BACKBONES: dict[str, Backbone] = {
@@ -223,15 +229,12 @@ BACKBONES: dict[str, Backbone] = {
         # The kit's CPU backbones: conv-BN-ReLU blocks, max-pooling after all but the last.
         # The shipped weights' model cards: models/pretrained/small_cnn{,_wide}_tinyimagenet.md
         Backbone("small_cnn", None, f"{__name__}.scale_to_unit", 64, 1, 8, filters=(32, 64, 128, 128),
-                 weights=(WeightsSpec("tinyimagenet", "Tiny ImageNet (grey, 32 px)", "small_cnn_tinyimagenet.weights.h5",
-                                      file_hash="891ad3c90e883643e5eb30a0316bb746713e91814c98e2bee5b019d76ee2bd90",
-                                      packaged=True, input_size=32),),
+                 weights=(_tinyimagenet("small_cnn",
+                                        "891ad3c90e883643e5eb30a0316bb746713e91814c98e2bee5b019d76ee2bd90"),),
                  blocks=("block3", "block4")),
         Backbone("small_cnn_wide", None, f"{__name__}.scale_to_unit", 64, 1, 8, filters=(64, 128, 256, 256),
-                 weights=(WeightsSpec("tinyimagenet", "Tiny ImageNet (grey, 32 px)",
-                                      "small_cnn_wide_tinyimagenet.weights.h5",
-                                      file_hash="139178fbb3ecc7930571830d3365793d13d2c2b682dbd1f5bdb9f21fd29997b8",
-                                      packaged=True, input_size=32),),
+                 weights=(_tinyimagenet("small_cnn_wide",
+                                        "139178fbb3ecc7930571830d3365793d13d2c2b682dbd1f5bdb9f21fd29997b8"),),
                  blocks=("block3", "block4")),
     )
 }
