@@ -196,6 +196,7 @@ def test_fast_run_prints_the_tables_and_writes_the_json(tmp_path, general_weight
     assert "\n| 32 | " in run.stdout
     assert "Profile fast — a smoke test" in run.stdout and "load average" in run.stdout
     assert "28 px images (the general and lower starts at 32 px)" in run.stdout
+    assert "fine-tuning learning rate 0.003," in run.stdout  # the transfer recipe's own
     assert "- BreastMNIST, 32 labels, general start: " in run.stdout
     for goal in ("BreastMNIST with 64 labels: general ≥ scratch + 0.05 mean test AUC over seeds 0–4 and better "
                  "than scratch on ≥ 4 of 5 seeds: not measured",
@@ -231,6 +232,7 @@ def test_fast_run_prints_the_tables_and_writes_the_json(tmp_path, general_weight
     settings = result["settings"]
     assert settings["backbone"] == "small_cnn" and settings["profile"] == "fast"
     assert settings["starts"] == ["general", "lower", "xray", "scratch"] and settings["reset_from"] == "block3"
+    assert settings["finetune_learning_rate"] == 3e-3
     assert settings["whole_benchmark"] is False
     assert settings["seeds"] == [0] and settings["budgets"] == [32]
     assert (settings["image_size"], settings["general_image_size"]) == (28, 32)
@@ -298,3 +300,33 @@ def test_jobs_below_one_are_refused_before_any_run():
     run = _script("--jobs", "0", "--targets", "breastmnist", "--labels", "32", "--seeds", "0", timeout=120)
     assert run.returncode == 2 and run.stdout == ""
     assert "--jobs must be at least 1, got 0" in run.stderr
+
+
+@pytest.mark.parametrize("rate", ["0", "-0.001", "1.5"])
+def test_a_finetune_learning_rate_outside_0_1_is_refused_before_any_run(rate):
+    run = _script("--finetune-lr", rate, "--targets", "breastmnist", "--labels", "32", "--seeds", "0", timeout=120)
+    assert run.returncode == 2 and run.stdout == ""
+    assert f"--finetune-lr must be between 0 and 1, got {float(rate)}" in run.stderr
+
+
+def test_the_finetune_learning_rate_reaches_the_transfer_recipe_of_the_pretrained_starts_only(bench, monkeypatch):
+    from types import SimpleNamespace
+
+    from crossdomain_kit.data.synthetic import make_synthetic_domain
+    from crossdomain_kit.workflows import recipes
+
+    calls = []
+
+    def fake(name):
+        def recipe(*args, **kwargs):
+            calls.append((name, kwargs.get("finetune_learning_rate")))
+            return SimpleNamespace(val_auc=0.5, evaluate=lambda split: SimpleNamespace(auc=0.5))
+        return recipe
+
+    monkeypatch.setattr(recipes, "transfer", fake("transfer"))
+    monkeypatch.setattr(recipes, "scratch_baseline", fake("scratch_baseline"))
+    domain = make_synthetic_domain(0.0, n_train=40, n_val=20, n_test=20, image_size=28, seed=0)
+    work = bench.Work((("breastmnist", 32, 32, ["general", "scratch"]),), "small_cnn", "block2", 1e-3)
+    runs, _ = work.run("breastmnist", 0, {"breastmnist": domain}, object(), lambda kind, record: None)
+    assert calls == [("transfer", 1e-3), ("scratch_baseline", None)]
+    assert [r["start"] for r in runs] == ["general", "scratch"]
