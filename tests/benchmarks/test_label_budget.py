@@ -1,4 +1,4 @@
-"""benchmarks/label_budget.py: summaries and goals on hand-made numbers, and fast-profile runs as subprocesses."""
+"""benchmarks/label_budget.py: summaries and goals on hand-made numbers, refusals (in process), fast-profile runs."""
 
 import importlib.util
 import json
@@ -171,6 +171,23 @@ def _script(*args, timeout=300):
                           capture_output=True, text=True, timeout=timeout)
 
 
+def _refusal(bench, capsys, *args):
+    """Run the script's ``main`` in this process on arguments it refuses before any run.
+
+    In process, not as a subprocess: a refusal comes before any training, so a second Python that imports
+    TensorFlow (about 20 s a test on a busy CI machine) would test nothing more. Nothing may reach stdout.
+
+    Returns:
+        ``(code, stderr)``: the ``SystemExit`` code (2 from argparse; a one-line message for a
+        ``SystemExit(str)``, which Python prints to stderr and exits 1 on) and what reached stderr.
+    """
+    with pytest.raises(SystemExit) as stop:
+        bench.main([str(a) for a in args])
+    out, err = capsys.readouterr()
+    assert out == ""
+    return stop.value.code, err
+
+
 @pytest.fixture(scope="module")
 def general_weights(tmp_path_factory):
     from crossdomain_kit.models.classifier import base_of, build_classifier
@@ -243,15 +260,13 @@ def test_fast_run_prints_the_tables_and_writes_the_json(tmp_path, general_weight
 
 
 @pytest.mark.parametrize("weights", ["no_such_weights", "missing/g.weights.h5"])
-def test_missing_general_weights_exit_1_with_one_line(weights):
-    run = _script("--general-weights", weights, "--targets", "breastmnist", "--labels", "32", "--seeds", "0",
-                  timeout=120)
-    assert run.returncode == 1
-    assert run.stdout == ""
-    ours = [line for line in run.stderr.splitlines() if line.startswith("label_budget.py:")]
-    assert len(ours) == 1 and run.stderr.rstrip().endswith(ours[0])  # TensorFlow may log before it
-    assert f"the general weights {weights!r} for backbone 'small_cnn' are not available" in ours[0]
-    assert "crossdomain-kit pretrain --out DIR" in ours[0] and "--general-weights DIR/<file>" in ours[0]
+def test_missing_general_weights_exit_1_with_one_line(bench, capsys, weights):
+    message, _ = _refusal(bench, capsys, "--general-weights", weights, "--targets", "breastmnist",
+                          "--labels", "32", "--seeds", "0")
+    assert isinstance(message, str) and "\n" not in message  # SystemExit(str): one line on stderr, exit status 1
+    assert message.startswith(f"label_budget.py: the general weights {weights!r} for backbone 'small_cnn' are not "
+                              "available")
+    assert "crossdomain-kit pretrain --out DIR" in message and "--general-weights DIR/<file>" in message
 
 
 def test_the_general_start_runs_at_the_size_its_weights_were_trained_at(bench):
@@ -260,18 +275,18 @@ def test_the_general_start_runs_at_the_size_its_weights_were_trained_at(bench):
     assert bench.general_image_size("small_cnn", "tinyimagenet", 28) == 28  # --general-size
 
 
-def test_a_general_size_below_the_backbones_minimum_is_refused_before_any_run():
-    run = _script("--general-size", "4", "--targets", "breastmnist", "--labels", "32", "--seeds", "0", timeout=120)
-    assert run.returncode == 2 and run.stdout == ""
-    assert "--general-size must be at least 8 px for small_cnn, got 4" in run.stderr
+def test_a_general_size_below_the_backbones_minimum_is_refused_before_any_run(bench, capsys):
+    code, err = _refusal(bench, capsys, "--general-size", "4", "--targets", "breastmnist", "--labels", "32",
+                         "--seeds", "0")
+    assert code == 2 and "--general-size must be at least 8 px for small_cnn, got 4" in err
 
 
-def test_an_unknown_reset_layer_is_refused_before_any_run(general_weights):
-    run = _script("--general-weights", general_weights, "--starts", "lower", "--reset-from", "blok2",
-                  "--targets", "breastmnist", "--labels", "32", "--seeds", "0", timeout=120)
-    assert run.returncode == 2 and run.stdout == ""
-    assert "--reset-from: No backbone layer or block is called 'blok2'. Did you mean 'block2'" in run.stderr
-    assert "BreastMNIST, 32 labels" not in run.stderr
+def test_an_unknown_reset_layer_is_refused_before_any_run(bench, capsys, general_weights):
+    code, err = _refusal(bench, capsys, "--general-weights", general_weights, "--starts", "lower",
+                         "--reset-from", "blok2", "--targets", "breastmnist", "--labels", "32", "--seeds", "0")
+    assert code == 2
+    assert "--reset-from: No backbone layer or block is called 'blok2'. Did you mean 'block2'" in err
+    assert "BreastMNIST, 32 labels" not in err
 
 
 @needs_data
@@ -296,19 +311,16 @@ def test_worker_processes_give_the_numbers_one_process_gives(tmp_path):
     assert numbers(two["pretraining"]) == numbers(one["pretraining"])
 
 
-def test_jobs_below_one_are_refused_before_any_run():
-    run = _script("--jobs", "0", "--targets", "breastmnist", "--labels", "32", "--seeds", "0", timeout=120)
-    assert run.returncode == 2 and run.stdout == ""
-    assert "--jobs must be at least 1, got 0" in run.stderr
+def test_jobs_below_one_are_refused_before_any_run(bench, capsys):
+    code, err = _refusal(bench, capsys, "--jobs", "0", "--targets", "breastmnist", "--labels", "32", "--seeds", "0")
+    assert code == 2 and "--jobs must be at least 1, got 0" in err
 
 
 @pytest.mark.parametrize("rate", ["0", "-0.001", "1.5"])
 def test_a_finetune_learning_rate_outside_0_1_is_refused_before_any_run(bench, capsys, rate):
-    with pytest.raises(SystemExit) as stop:  # in this process: argparse refuses before anything is loaded
-        bench.main(["--finetune-lr", rate, "--targets", "breastmnist", "--labels", "32", "--seeds", "0"])
-    assert stop.value.code == 2
-    out, err = capsys.readouterr()
-    assert out == "" and f"--finetune-lr must be between 0 and 1, got {float(rate)}" in err
+    code, err = _refusal(bench, capsys, "--finetune-lr", rate, "--targets", "breastmnist", "--labels", "32",
+                         "--seeds", "0")
+    assert code == 2 and f"--finetune-lr must be between 0 and 1, got {float(rate)}" in err
 
 
 def test_the_finetune_learning_rate_reaches_the_transfer_recipe_of_the_pretrained_starts_only(bench, monkeypatch):
