@@ -457,6 +457,7 @@ def _fetch(args) -> None:
 
 def _pretrain(args) -> None:
     from .data.tinyimagenet import load_tinyimagenet
+    from .models.backbones import tinyimagenet_weights_name
     from .workflows.preflight import check_writable_output
     from .workflows.pretraining import PretrainingPlan, pretrain_backbone
 
@@ -469,7 +470,8 @@ def _pretrain(args) -> None:
     options = ["--out", args.out, "--backbone", plan.backbone, "--epochs", plan.epochs, "--batch-size", plan.batch_size,
                "--lr", repr(plan.learning_rate), "--seed", args.seed]
     command = (f"{config.FAST_ENV}=1 " if config.is_fast() else "") + shlex.join([PROG, "pretrain", *map(str, options)])
-    weights = result.save(out, name=f"{plan.backbone}_tinyimagenet", data_description=data.describe(), command=command)
+    weights = result.save(out, name=tinyimagenet_weights_name(plan.backbone), data_description=data.describe(),
+                          command=command)
     print(f"Validation top-1 {result.val_top1:.4f}, top-5 {result.val_top5:.4f}. {weights}: sha256 {result.sha256}")
 
 

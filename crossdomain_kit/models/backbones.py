@@ -198,10 +198,19 @@ def _imagenet(file: str, base_url: str, **kwargs) -> WeightsSpec:
     return WeightsSpec("imagenet", "ImageNet", file, base_url, **kwargs)
 
 
+def tinyimagenet_weights_name(backbone: str) -> str:
+    """The file name, without ``.weights.h5``, of a backbone's Tiny ImageNet weights (``small_cnn_tinyimagenet``).
+
+    ``crossdomain-kit pretrain`` writes the weights under it and the registry finds the shipped ones by it.
+    """
+    return f"{backbone}_tinyimagenet"
+
+
 def _tinyimagenet(backbone: str, file_hash: str) -> WeightsSpec:
-    """The kit's shipped Tiny ImageNet weights, named as ``crossdomain-kit pretrain`` writes them."""
-    return WeightsSpec("tinyimagenet", "Tiny ImageNet (grey, 32 px)", f"{backbone}_tinyimagenet.weights.h5",
-                       file_hash=file_hash, packaged=True, input_size=32)
+    """The kit's shipped Tiny ImageNet weights (trained at 32 px), named as ``crossdomain-kit pretrain`` writes them."""
+    return WeightsSpec("tinyimagenet", "Tiny ImageNet (grey, 32 px)",
+                       f"{tinyimagenet_weights_name(backbone)}.weights.h5", file_hash=file_hash, packaged=True,
+                       input_size=32)
 
 
 _KERAS_APPLICATIONS = "https://storage.googleapis.com/tensorflow/keras-applications/"

@@ -9,7 +9,7 @@ import pytest
 from crossdomain_kit.models import backbones
 from crossdomain_kit.models.backbones import (BACKBONES, WeightsSpec, backbone_names, backbones_with_weights,
                                               block_names, block_of, get_backbone, imagenet_caffe, in_block,
-                                              scale_to_unit, weights_names)
+                                              scale_to_unit, tinyimagenet_weights_name, weights_names)
 
 
 def test_importing_the_registry_does_not_import_tensorflow():
@@ -115,6 +115,13 @@ def test_weights_names_and_the_backbones_that_have_them():
     assert backbones_with_weights("imagenet") == ("resnet50", "mobilenetv2", "efficientnetb0")
     assert backbones_with_weights("tinyimagenet") == ("small_cnn", "small_cnn_wide")
     assert backbones_with_weights("imagenet21k") == ()
+
+
+@pytest.mark.parametrize("name", backbones_with_weights("tinyimagenet"))
+def test_the_shipped_tiny_imagenet_weights_have_the_file_name_pretrain_writes(name):
+    file = get_backbone(name).weights_spec("tinyimagenet").file
+    assert file == f"{tinyimagenet_weights_name(name)}.weights.h5" == f"{name}_tinyimagenet.weights.h5"
+    assert (Path(backbones.__file__).parent / "pretrained" / file).is_file()
 
 
 @pytest.mark.parametrize("name, shape, alpha, file", [
