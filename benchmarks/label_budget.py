@@ -522,8 +522,13 @@ def run_in_processes(work: Work, units: list, jobs: int, loading: Loading, annou
     unit gives the same numbers in any process as in the main one (the
     script's tests check it). Workers are spawned, not forked: TensorFlow is
     not fork-safe once it has run.
+
+    A stop (Ctrl-C, SIGTERM, a worker's error) ends the workers too, in the
+    middle of their units: SIGTERM is turned into ``SystemExit(143)`` here, and
+    the workers are terminated before the error goes on.
     """
     import multiprocessing
+    import signal
     from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, wait
 
     context = multiprocessing.get_context("spawn")
@@ -532,23 +537,34 @@ def run_in_processes(work: Work, units: list, jobs: int, loading: Loading, annou
         while not queue.empty():
             announce(*queue.get())
 
-    with context.Manager() as manager:
-        queue = manager.Queue()
-        with ProcessPoolExecutor(jobs, mp_context=context, initializer=_start_worker,
-                                 initargs=(loading, queue)) as pool:
-            futures = {pool.submit(_run_in_worker, work, *unit): unit
-                       for unit in sorted(units, key=work.cost, reverse=True)}
-            pending = set(futures)
-            try:
-                while pending:
-                    finished, pending = wait(pending, timeout=1.0, return_when=FIRST_COMPLETED)
-                    drain(queue)
-                    for future in finished:
-                        future.result()  # a worker's error ends the benchmark here
-            except BaseException:
-                pool.shutdown(wait=False, cancel_futures=True)
-                raise
-            drain(queue)  # a worker's reports reach the queue before its result does
+    def stop(signum, frame):
+        raise SystemExit(128 + signum)
+
+    previous = signal.signal(signal.SIGTERM, stop)  # by default SIGTERM would end this process, not the workers
+    try:
+        with context.Manager() as manager:
+            queue = manager.Queue()
+            ours = {child.pid for child in multiprocessing.active_children()}  # the manager's process
+            with ProcessPoolExecutor(jobs, mp_context=context, initializer=_start_worker,
+                                     initargs=(loading, queue)) as pool:
+                futures = {pool.submit(_run_in_worker, work, *unit): unit
+                           for unit in sorted(units, key=work.cost, reverse=True)}
+                pending = set(futures)
+                try:
+                    while pending:
+                        finished, pending = wait(pending, timeout=1.0, return_when=FIRST_COMPLETED)
+                        drain(queue)
+                        for future in finished:
+                            future.result()  # a worker's error ends the benchmark here
+                except BaseException:
+                    pool.shutdown(wait=False, cancel_futures=True)
+                    for worker in multiprocessing.active_children():  # else each would finish its unit first
+                        if worker.pid not in ours:
+                            worker.terminate()
+                    raise
+                drain(queue)  # a worker's reports reach the queue before its result does
+    finally:
+        signal.signal(signal.SIGTERM, previous)
     return {unit: future.result() for future, unit in futures.items()}
 
 

@@ -311,6 +311,32 @@ def test_worker_processes_give_the_numbers_one_process_gives(tmp_path):
     assert numbers(two["pretraining"]) == numbers(one["pretraining"])
 
 
+@needs_data
+def test_sigterm_ends_the_worker_processes_too():
+    psutil = pytest.importorskip("psutil")
+    env = {**os.environ, "CROSSDOMAIN_FAST": "1"}
+    script = subprocess.Popen([sys.executable, "benchmarks/label_budget.py", "--targets", "breastmnist",
+                               "--labels", "32", "64", "128", "all", "--seeds", "0", "1", "--starts", "general",
+                               "--jobs", "2"],
+                              cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    try:
+        for line in script.stderr:  # until a worker has finished a run: both are busy with their units
+            if line.startswith("[1/16]"):
+                break
+        else:
+            pytest.fail(f"the script ended before its first run (exit {script.wait()})")
+        children = psutil.Process(script.pid).children(recursive=True)
+        assert len(children) >= 3  # the queue's manager and two workers
+        script.terminate()
+        out, _ = script.communicate(timeout=120)
+        assert script.returncode == 143 and "Whole script" not in out
+        _, alive = psutil.wait_procs(children, timeout=60)
+        assert alive == []  # else each worker would have run on to the end of its unit
+    finally:
+        if script.poll() is None:
+            script.kill()
+
+
 def test_jobs_below_one_are_refused_before_any_run(bench, capsys):
     code, err = _refusal(bench, capsys, "--jobs", "0", "--targets", "breastmnist", "--labels", "32", "--seeds", "0")
     assert code == 2 and "--jobs must be at least 1, got 0" in err
