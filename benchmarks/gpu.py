@@ -94,7 +94,10 @@ def markdown_table(rows: list[dict]) -> str:
 
 def machine_info() -> dict:
     """CPUs, load, Python, TensorFlow and Keras versions, and the GPUs TensorFlow sees (by name)."""
-    info = {"cpu_count": os.cpu_count(), "machine": platform.machine(), "platform": platform.platform(),
+    from crossdomain_kit.environment import cpu_description
+
+    info = {"cpu_count": os.cpu_count(), "cpu": cpu_description(), "machine": platform.machine(),
+            "platform": platform.platform(),
             "python": platform.python_version(), "load_average": os.getloadavg()[0]}
     import keras
     import tensorflow as tf

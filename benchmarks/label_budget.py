@@ -92,6 +92,7 @@ import numpy as np  # noqa: E402
 
 from crossdomain_kit import config  # noqa: E402
 from crossdomain_kit.data.domains import Domain  # noqa: E402
+from crossdomain_kit.environment import cpu_description  # noqa: E402
 from crossdomain_kit.workflows.data_efficiency import DataEfficiency, gain_vanishes_at, over_seeds  # noqa: E402
 
 TARGETS = ("breastmnist", "pneumoniamnist")
@@ -679,8 +680,9 @@ def main(argv: list[str] | None = None) -> dict:
     summary = summarize(runs)
     seconds = time.perf_counter() - started
     goals = check_goals(summary, seconds / 60, seeds=seeds, profile=profile, whole=whole)
-    machine = {"cpu_count": os.cpu_count(), "machine": platform.machine(), "platform": platform.platform(),
-               "python": platform.python_version(), "load_average_at_start": load}
+    machine = {"cpu_count": os.cpu_count(), "cpu": cpu_description(), "machine": platform.machine(),
+               "platform": platform.platform(), "python": platform.python_version(), "load_average_at_start": load,
+               "onednn": {name: os.environ.get(name) for name in ("TF_ENABLE_ONEDNN_OPTS", "ONEDNN_MAX_CPU_ISA")}}
     try:
         import keras
         import tensorflow as tf
@@ -717,7 +719,7 @@ def main(argv: list[str] | None = None) -> dict:
           f"{IMAGE_SIZE} px images (the general and lower starts at {general_size} px), backbone {args.backbone}, "
           f"fine-tuning learning rate {finetune_lr:g}, "
           f"general weights {weights}. Profile {profile}{smoke}. "
-          f"Seeds {seeds}. {os.cpu_count()} CPUs ({platform.machine()}), {jobs} worker process"
+          f"Seeds {seeds}. {os.cpu_count()} CPUs ({cpu_description()}), {jobs} worker process"
           f"{'es' if jobs > 1 else ''}, load average {load:.1f} at the start.")
     for target in targets:
         d = domains[target]

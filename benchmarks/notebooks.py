@@ -25,7 +25,6 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import platform
 import subprocess
 import sys
 import tempfile
@@ -33,6 +32,8 @@ import time
 import xml.etree.ElementTree as ElementTree
 from collections import defaultdict
 from pathlib import Path
+
+from crossdomain_kit.environment import cpu_description
 
 ROOT = Path(__file__).resolve().parent.parent
 PROFILES = {"fast": "1", "default": "0"}
@@ -89,7 +90,7 @@ def main(argv: list[str] | None = None) -> dict:
             seconds[notebook.name][profile] = profile_seconds.get(notebook.name)
             failures[notebook.name][profile] = profile_failures.get(notebook.name, 0)
 
-    print(f"nbval, {os.cpu_count()} CPUs ({platform.machine()}), load average "
+    print(f"nbval, {os.cpu_count()} CPUs ({cpu_description()}), load average "
           f"{os.getloadavg()[0]:.1f} at the end.\n")
     print("| notebook | " + " | ".join(f"{p} (s)" for p in profiles) + " |")
     print("|---|" + "---:|" * len(profiles))
@@ -108,7 +109,7 @@ def main(argv: list[str] | None = None) -> dict:
                 and (by_profile.get("default") or 0) > DEFAULT_GOAL_S]
         print(f"Default profile over {DEFAULT_GOAL_S} s (05 excepted): {', '.join(slow) or 'none'}.")
 
-    report = {"benchmark": "notebooks", "cpu_count": os.cpu_count(), "seconds": dict(seconds),
+    report = {"benchmark": "notebooks", "cpu_count": os.cpu_count(), "cpu": cpu_description(), "seconds": dict(seconds),
               "failures": dict(failures)}
     report.update({f"total_{profile}_seconds": total for profile, total in totals.items()})
     if args.json:

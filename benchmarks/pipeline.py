@@ -44,7 +44,6 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import platform
 import sys
 import time
 import warnings
@@ -56,6 +55,7 @@ from synthetic import measure_images_per_s  # noqa: E402  (benchmarks/synthetic.
 
 from crossdomain_kit import config  # noqa: E402
 from crossdomain_kit.data.image_folder import load_image_folder  # noqa: E402
+from crossdomain_kit.environment import cpu_description  # noqa: E402
 from crossdomain_kit.data.pipeline import make_pipeline  # noqa: E402
 
 WARMUP_BATCHES = 5
@@ -146,7 +146,7 @@ def main(argv: list[str] | None = None) -> dict:
 
     print(f"{len(train)} files of {root / 'train'}, {size}×{size}, batch {batch}, ResNet50 preprocessing; "
           f"best of {args.repeats} rounds of {args.batches} batches after a one-epoch warm-up; "
-          f"{os.cpu_count()} CPUs ({platform.machine()}), load average {os.getloadavg()[0]:.1f}.\n")
+          f"{os.cpu_count()} CPUs ({cpu_description()}), load average {os.getloadavg()[0]:.1f}.\n")
     print("| pipeline | images/s | × baseline | share of the bare limit |")
     print("|---|---:|---:|---:|")
     for name, rate in rates.items():
@@ -156,7 +156,7 @@ def main(argv: list[str] | None = None) -> dict:
     print(f"\nThe kit's one-off file check (list, decode every file once): {check_s:.1f} s.")
 
     report = {"benchmark": "pipeline", "files": len(train), "image_size": size, "batch_size": batch,
-              "batches": args.batches, "repeats": args.repeats, "cpu_count": os.cpu_count(),
+              "batches": args.batches, "repeats": args.repeats, "cpu_count": os.cpu_count(), "cpu": cpu_description(),
               "kit_images_per_s": kit, "baseline_images_per_s": baseline, "ratio": kit / baseline,
               "kit_uncached_images_per_s": uncached, "uncached_ratio": uncached / baseline,
               "bare_limit_images_per_s": bare, "share_of_bare_limit": kit / bare,

@@ -27,7 +27,6 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import platform
 import time
 from pathlib import Path
 
@@ -35,6 +34,7 @@ os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
 from crossdomain_kit import config  # noqa: E402
 from crossdomain_kit.data.domains import Domain  # noqa: E402
+from crossdomain_kit.environment import cpu_description  # noqa: E402
 from crossdomain_kit.evaluation import evaluate_predictions  # noqa: E402
 from crossdomain_kit.data.medmnist import load_medmnist_domain  # noqa: E402
 from crossdomain_kit.workflows.recipes import train_small_cnn  # noqa: E402
@@ -88,7 +88,8 @@ def main(argv: list[str] | None = None) -> dict:
               "test_acc_at_0_5": float(((p_test >= 0.5) == domain.test.labels).mean()),
               "ci": {name: report.intervals[name].as_dict() for name in ("auc", "accuracy")},
               "epochs_run": recipe.training.epochs, "best_epoch": recipe.training.best_epoch,
-              "settings": recipe.settings, "cpu_count": os.cpu_count(), "load_average_at_start": load,
+              "settings": recipe.settings, "cpu_count": os.cpu_count(), "cpu": cpu_description(),
+              "load_average_at_start": load,
               "published": [{"model": m, "test_auc": auc, "test_acc": acc} for m, auc, acc in PUBLISHED],
               "goals": GOALS}
     result["goals_met"] = goal_checks(result)
@@ -97,7 +98,7 @@ def main(argv: list[str] | None = None) -> dict:
     print(f"PneumoniaMNIST 28 px: train {len(domain.train)}, val {len(domain.val)}, test {len(domain.test)} "
           f"({report.test.positive_fraction:.1%} pneumonia; val {report.validation.positive_fraction:.1%}). "
           f"Profile {config.profile_name()}, seed {args.seed}, {os.cpu_count()} CPUs "
-          f"({platform.machine()}), load average {load:.1f} at the start.\n")
+          f"({cpu_description()}), load average {load:.1f} at the start.\n")
     print("| model | test AUC | test ACC | training |")
     print("|---|---:|---:|---|")
     print(f"| kit: train_small_cnn (this run) | {report.test.auc:.3f} [{auc_ci.low:.3f}, {auc_ci.high:.3f}] | "

@@ -14,13 +14,13 @@ from __future__ import annotations
 
 import argparse
 import json
-import platform
 import time
 from pathlib import Path
 
 from threadpoolctl import threadpool_limits
 
 from crossdomain_kit.data.synthetic import SOURCE, TARGET, interpolate_scanner, make_synthetic_split
+from crossdomain_kit.environment import cpu_description
 
 SIZES = (28, 64, 128)
 SHIFT = 0.5
@@ -59,13 +59,13 @@ def main(argv: list[str] | None = None) -> dict:
     results = {str(size): {"images_per_s": measure_images_per_s(size, args.n, args.repeats)}
                for size in args.sizes}
     print(f"Synthetic images, shift={SHIFT}, n={args.n}, best of {args.repeats}, one thread "
-          f"({platform.processor() or platform.machine()}):\n")
+          f"({cpu_description()}):\n")
     print("| image size | images/s | ms per 1000 images |")
     print("|---:|---:|---:|")
     for size, row in results.items():
         print(f"| {size}×{size} | {row['images_per_s']:,.0f} | {1e6 / row['images_per_s']:,.1f} |")
     report = {"benchmark": "synthetic", "shift": SHIFT, "n": args.n, "repeats": args.repeats,
-              "threads": 1, "sizes": results}
+              "threads": 1, "cpu": cpu_description(), "sizes": results}
     if args.json:
         args.json.write_text(json.dumps(report, indent=2) + "\n")
     return report

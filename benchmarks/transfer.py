@@ -35,7 +35,6 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import platform
 import time
 from pathlib import Path
 
@@ -45,6 +44,7 @@ import numpy as np  # noqa: E402
 
 from crossdomain_kit import config  # noqa: E402
 from crossdomain_kit.data.domains import Domain  # noqa: E402
+from crossdomain_kit.environment import cpu_description  # noqa: E402
 from crossdomain_kit.data.medmnist import load_medmnist_domain  # noqa: E402
 from crossdomain_kit.workflows.recipes import pretrain, scratch_baseline, transfer  # noqa: E402
 
@@ -103,11 +103,11 @@ def main(argv: list[str] | None = None) -> dict:
               "profile": config.profile_name(), "seeds": args.seeds, "transfer_auc": transfer_auc,
               "scratch_auc": scratch_auc, **summary, "runs": runs,
               "reference": {"model": REFERENCE[0], "test_auc": REFERENCE[1]},
-              "cpu_count": os.cpu_count(), "load_average_at_start": load}
+              "cpu_count": os.cpu_count(), "cpu": cpu_description(), "load_average_at_start": load}
 
     print(f"PneumoniaMNIST (source, train {len(source.train)}) → BreastMNIST (target: train {len(target.train)}, "
           f"val {len(target.val)}, test {len(target.test)}, {target.test.positive_fraction:.1%} malignant), "
-          f"28 px. Profile {config.profile_name()}, {os.cpu_count()} CPUs ({platform.machine()}), "
+          f"28 px. Profile {config.profile_name()}, {os.cpu_count()} CPUs ({cpu_description()}), "
           f"load average {load:.1f} at the start.\n")
     print("| seed | transfer test AUC | scratch test AUC | transfer test ACC | scratch test ACC | "
           "pretrain / transfer / scratch (s wall) |")

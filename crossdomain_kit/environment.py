@@ -176,6 +176,39 @@ class EnvironmentReport:
         return "\n".join(f"{what:<{width}}  {value}" for what, value in self.rows())
 
 
+_SIMD_FLAGS = ("avx2", "fma", "avx512f", "avx512_vnni", "avx512_bf16", "amx_tile")  # as /proc/cpuinfo spells them
+
+
+def cpu_description(cpuinfo: str | os.PathLike = "/proc/cpuinfo") -> str:
+    """The CPU's model and vector instruction sets, e.g. ``"AMD EPYC (avx2, fma, avx512f, avx512_bf16)"``.
+
+    Benchmarks print it beside their numbers: on a CPU, TensorFlow's kernels
+    (oneDNN's above all) pick code for the instruction sets they find, which
+    rounds floats in another order, so a long training can end elsewhere on
+    another machine (``benchmarks/README.md``: one seed's test AUC 0.845 here,
+    0.876 with oneDNN held to AVX2).
+
+    Args:
+        cpuinfo: the file to read (Linux's); elsewhere, or where it cannot be
+            read, what :func:`platform.processor` says.
+
+    Returns:
+        The model name, and the listed instruction sets the CPU has in brackets.
+    """
+    try:
+        lines = Path(cpuinfo).read_text(encoding="utf-8", errors="replace").splitlines()
+    except OSError:
+        return platform.processor() or platform.machine() or "unknown CPU"
+    fields = {}
+    for line in lines:  # the first processor's fields; every core has the same
+        key, _, value = line.partition(":")
+        fields.setdefault(key.strip(), value.strip())
+    flags = set(fields.get("flags", "").split())
+    found = [flag for flag in _SIMD_FLAGS if flag in flags]
+    name = fields.get("model name") or platform.processor() or platform.machine() or "unknown CPU"
+    return f"{name} ({', '.join(found)})" if found else name
+
+
 def in_colab() -> bool:
     """Whether this Python runs in Google Colab (its ``google.colab`` module is loaded)."""
     return "google.colab" in sys.modules

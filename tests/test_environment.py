@@ -8,7 +8,7 @@ import pytest
 
 from crossdomain_kit import __version__, config
 from crossdomain_kit.environment import (EnvironmentReport, ImageFolderSummary, LocalDatasets, MedmnistFile,
-                                         environment_report, find_local_datasets, in_colab,
+                                         cpu_description, environment_report, find_local_datasets, in_colab,
                                          installed_version)
 
 
@@ -103,6 +103,18 @@ def test_device_text():
     with_gpu = EnvironmentReport(**{**report.__dict__, "gpus": ("NVIDIA T4",)})
     assert with_gpu.device == "GPU (NVIDIA T4)"
     assert EnvironmentReport(**{**report.__dict__, "gpus": ()}).device == "CPU only"
+
+
+def test_cpu_description_names_the_model_and_its_vector_instruction_sets(tmp_path, monkeypatch):
+    cpuinfo = tmp_path / "cpuinfo"
+    cpuinfo.write_text("processor\t: 0\nmodel name\t: AMD EPYC 9654\nflags\t\t: fpu sse2 avx2 fma avx512f bmi2\n\n"
+                       "processor\t: 1\nmodel name\t: AMD EPYC 9654\nflags\t\t: fpu sse2 avx2 fma avx512f bmi2\n")
+    assert cpu_description(cpuinfo) == "AMD EPYC 9654 (avx2, fma, avx512f)"
+    cpuinfo.write_text("processor\t: 0\nmodel name\t: Old CPU\nflags\t\t: fpu sse2\n")
+    assert cpu_description(cpuinfo) == "Old CPU"
+    monkeypatch.setattr("platform.processor", lambda: "arm")
+    assert cpu_description(tmp_path / "missing") == "arm"  # not Linux: what platform says
+    assert cpu_description()  # this machine's, whatever it is
 
 
 def test_colab_is_detected_by_its_module(monkeypatch):

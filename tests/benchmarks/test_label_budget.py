@@ -10,6 +10,7 @@ from pathlib import Path
 import pytest
 
 from crossdomain_kit import config
+from crossdomain_kit.environment import cpu_description
 
 ROOT = Path(__file__).resolve().parents[2]
 DATA = [config.data_dir() / f"{name}.npz" for name in ("pneumoniamnist", "breastmnist")]
@@ -254,7 +255,9 @@ def test_fast_run_prints_the_tables_and_writes_the_json(tmp_path, general_weight
     assert settings["seeds"] == [0] and settings["budgets"] == [32]
     assert (settings["image_size"], settings["general_image_size"]) == (28, 32)
     assert settings["general_weights_file"] == str(general_weights) and len(settings["general_weights_sha256"]) == 64
-    assert result["machine"]["cpu_count"] == os.cpu_count()
+    assert result["machine"]["cpu_count"] == os.cpu_count() and result["machine"]["cpu"] == cpu_description()
+    assert set(result["machine"]["onednn"]) == {"TF_ENABLE_ONEDNN_OPTS", "ONEDNN_MAX_CPU_ISA"}
+    assert f"CPUs ({cpu_description()})" in run.stdout
     assert isinstance(result["machine"]["load_average_at_start"], float)
     assert len(result["pretraining"]) == 1 and result["pretraining"][0]["n_train"] == 300
 
