@@ -23,6 +23,7 @@ from pathlib import Path
 
 from .. import _checks, config
 from .._files import write_atomically
+from ..environment import cpu_description
 from .pretraining_plan import PretrainingPlan
 
 TERMS = ("The training images come from Tiny ImageNet (Stanford CS231n), a subset of ImageNet "
@@ -136,7 +137,7 @@ class PretrainingResult:
         card = model_card(self, data_description=data_description, command=command)
         write_atomically(folder / "model_card.md", lambda path: path.write_text(card))
         text = json.dumps({**self.metrics(), "data_description": data_description, "command": command,
-                           "profile": config.profile_name()}, indent=2)
+                           "profile": config.profile_name(), "cpu": cpu_description()}, indent=2)
         write_atomically(folder / "metrics.json", lambda path: path.write_text(text + "\n"))
         return weights
 
@@ -147,12 +148,18 @@ def _table(rows) -> list[str]:
     return ["| | |", "|---|---|", *(f"| {key} | {value} |" for key, value in rows)]
 
 
+REPRODUCE_ELSEWHERE = ("On another CPU the same command trains the same recipe, but TensorFlow's kernels may "
+                       "pick code for other instruction sets and round floats in another order: expect other bytes "
+                       "(another sha256) and a top-1 that need not match to the last digit.")
+
+
 def model_card(result: PretrainingResult, *, data_description: str, command: str) -> str:
     """A markdown model card for a pretrained backbone saved with :meth:`PretrainingResult.save_backbone`.
 
     It names the data, the recipe (every setting of the plan), the epochs,
-    top-1/top-5 on validation, the seconds, the weights file and its sha256,
-    the command that reproduces it, how to use the weights and the terms
+    top-1/top-5 on validation, the seconds, the CPU, the weights file and its
+    sha256, the command that reproduces it (byte for byte on the same CPU), how
+    to use the weights and the terms
     (ImageNet-derived: non-commercial research and education only).
 
     Args:
@@ -186,7 +193,7 @@ def model_card(result: PretrainingResult, *, data_description: str, command: str
                  ("validation top-1", f"{result.val_top1:.4f}"), ("validation top-5", f"{result.val_top5:.4f}"),
                  ("epochs", f"{result.epochs} of {plan.epochs}"),
                  ("training time", f"{result.seconds:.0f} s wall, {result.cpu_seconds:.0f} s CPU"),
-                 ("seed", result.seed)]),
+                 ("CPU", cpu_description()), ("seed", result.seed)]),
         "", "## Data", "", data_description, "",
         *_table([("training images", f"{data['n_train']:,}"), ("validation images", f"{data['n_val']:,}"),
                  ("classes", data["n_classes"]), ("image shape", " × ".join(map(str, data["image_shape"]))),
@@ -196,7 +203,7 @@ def model_card(result: PretrainingResult, *, data_description: str, command: str
         "", f"Loss: cross-entropy on the logits, label smoothing {plan.label_smoothing:g}; top-1 and top-5 "
             "accuracy on the validation split, without augmentation.", "", "## Epochs", "",
         "| epoch | loss | top-1 | val loss | val top-1 | val top-5 |", "|---|---|---|---|---|---|", *epochs,
-        "", "## Reproduce", "", "```bash", command, "```", "",
+        "", "## Reproduce", "", "```bash", command, "```", "", REPRODUCE_ELSEWHERE, "",
         "## Use", "", "```python", "from crossdomain_kit.models.classifier import build_classifier", "",
         f"# at {plan.image_size} px, the size it was trained at: the kit's pipelines resize smaller images up to it",
         f'model = build_classifier("{plan.backbone}", ({plan.image_size}, {plan.image_size}, 1), weights="{file}")'

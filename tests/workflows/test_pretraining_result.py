@@ -6,9 +6,10 @@ import json
 import numpy as np
 import pytest
 
+from crossdomain_kit.environment import cpu_description
 from crossdomain_kit.models.classifier import base_of, build_classifier
 from crossdomain_kit.workflows.pretraining import pretrain_backbone
-from crossdomain_kit.workflows.pretraining_result import TERMS, model_card
+from crossdomain_kit.workflows.pretraining_result import REPRODUCE_ELSEWHERE, TERMS, model_card
 from tests.workflows._pretraining_data import small_plan
 
 
@@ -36,10 +37,11 @@ def test_pretraining_model_card_names_sha256_command_and_terms(pretraining_data,
     assert result.sha256 in card and command in card and TERMS in card and "Four bands, grey 32 px" in card
     assert "non-commercial research and educational use only" in card and "ImageNet" in card
     assert f"{result.val_top1:.4f}" in card and f"{result.val_top5:.4f}" in card and "1 of 1" in card
+    assert f"| CPU | {cpu_description()} |" in card and REPRODUCE_ELSEWHERE in card
     size = result.plan.image_size
     assert f'build_classifier("small_cnn", ({size}, {size}, 1), weights="small_cnn_bands.weights.h5")' in card
     metrics = json.loads((tmp_path / "metrics.json").read_text())
     assert metrics["sha256"] == result.sha256 == hashlib.sha256(weights.read_bytes()).hexdigest()
     assert metrics["val_top1"] == result.val_top1 and metrics["command"] == command
-    assert metrics["plan"] == result.plan.as_dict() and metrics["seed"] == 2
+    assert metrics["plan"] == result.plan.as_dict() and metrics["seed"] == 2 and metrics["cpu"] == cpu_description()
     assert sorted(p.name for p in tmp_path.iterdir()) == ["metrics.json", "model_card.md", weights.name]
