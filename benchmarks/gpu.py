@@ -97,8 +97,7 @@ def machine_info() -> dict:
     from crossdomain_kit.environment import cpu_description
 
     info = {"cpu_count": os.cpu_count(), "cpu": cpu_description(), "machine": platform.machine(),
-            "platform": platform.platform(),
-            "python": platform.python_version(), "load_average": os.getloadavg()[0]}
+            "platform": platform.platform(), "python": platform.python_version(), "load_average": os.getloadavg()[0]}
     import keras
     import tensorflow as tf
 

@@ -55,8 +55,8 @@ from synthetic import measure_images_per_s  # noqa: E402  (benchmarks/synthetic.
 
 from crossdomain_kit import config  # noqa: E402
 from crossdomain_kit.data.image_folder import load_image_folder  # noqa: E402
-from crossdomain_kit.environment import cpu_description  # noqa: E402
 from crossdomain_kit.data.pipeline import make_pipeline  # noqa: E402
+from crossdomain_kit.environment import cpu_description  # noqa: E402
 
 WARMUP_BATCHES = 5
 

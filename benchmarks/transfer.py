@@ -44,8 +44,8 @@ import numpy as np  # noqa: E402
 
 from crossdomain_kit import config  # noqa: E402
 from crossdomain_kit.data.domains import Domain  # noqa: E402
-from crossdomain_kit.environment import cpu_description  # noqa: E402
 from crossdomain_kit.data.medmnist import load_medmnist_domain  # noqa: E402
+from crossdomain_kit.environment import cpu_description  # noqa: E402
 from crossdomain_kit.workflows.recipes import pretrain, scratch_baseline, transfer  # noqa: E402
 
 REFERENCE = ("MedMNIST v2: ResNet-18 (28), from scratch", 0.901)  # BreastMNIST test AUC, Table 3
