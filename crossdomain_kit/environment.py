@@ -183,10 +183,10 @@ def cpu_description(cpuinfo: str | os.PathLike = "/proc/cpuinfo") -> str:
     """The CPU's model and vector instruction sets, e.g. ``"AMD EPYC (avx2, fma, avx512f, avx512_bf16)"``.
 
     Benchmarks print it beside their numbers: on a CPU, TensorFlow's kernels
-    (oneDNN's above all) pick code for the instruction sets they find, which
+    (oneDNN's among them) pick code for the instruction sets they find, which
     rounds floats in another order, so a long training can end elsewhere on
-    another machine (``benchmarks/README.md``: one seed's test AUC 0.845 here,
-    0.876 with oneDNN held to AVX2).
+    another machine (``benchmarks/README.md``: one seed's test AUC 0.845 with
+    oneDNN free to use AVX-512, 0.876 with it held to AVX2).
 
     Args:
         cpuinfo: the file to read (Linux's); elsewhere, or where it cannot be
