@@ -719,7 +719,7 @@ def main(argv: list[str] | None = None) -> dict:
           f"{IMAGE_SIZE} px images (the general and lower starts at {general_size} px), backbone {args.backbone}, "
           f"fine-tuning learning rate {finetune_lr:g}, "
           f"general weights {weights}. Profile {profile}{smoke}. "
-          f"Seeds {seeds}. {os.cpu_count()} CPUs ({cpu_description()}), {jobs} worker process"
+          f"Seeds {seeds}. {os.cpu_count()} CPUs ({machine['cpu']}), {jobs} worker process"
           f"{'es' if jobs > 1 else ''}, load average {load:.1f} at the start.")
     for target in targets:
         d = domains[target]

@@ -90,7 +90,8 @@ def main(argv: list[str] | None = None) -> dict:
             seconds[notebook.name][profile] = profile_seconds.get(notebook.name)
             failures[notebook.name][profile] = profile_failures.get(notebook.name, 0)
 
-    print(f"nbval, {os.cpu_count()} CPUs ({cpu_description()}), load average "
+    cpu = cpu_description()
+    print(f"nbval, {os.cpu_count()} CPUs ({cpu}), load average "
           f"{os.getloadavg()[0]:.1f} at the end.\n")
     print("| notebook | " + " | ".join(f"{p} (s)" for p in profiles) + " |")
     print("|---|" + "---:|" * len(profiles))
@@ -109,7 +110,7 @@ def main(argv: list[str] | None = None) -> dict:
                 and (by_profile.get("default") or 0) > DEFAULT_GOAL_S]
         print(f"Default profile over {DEFAULT_GOAL_S} s (05 excepted): {', '.join(slow) or 'none'}.")
 
-    report = {"benchmark": "notebooks", "cpu_count": os.cpu_count(), "cpu": cpu_description(), "seconds": dict(seconds),
+    report = {"benchmark": "notebooks", "cpu_count": os.cpu_count(), "cpu": cpu, "seconds": dict(seconds),
               "failures": dict(failures)}
     report.update({f"total_{profile}_seconds": total for profile, total in totals.items()})
     if args.json:

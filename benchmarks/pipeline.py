@@ -143,10 +143,11 @@ def main(argv: list[str] | None = None) -> dict:
     rates = {name: max(values) for name, values in rounds.items()}
     kit, uncached, baseline, bare = rates.values()
     synthetic = measure_images_per_s(size, n=args.synthetic_n, repeats=args.repeats)
+    cpu = cpu_description()
 
     print(f"{len(train)} files of {root / 'train'}, {size}×{size}, batch {batch}, ResNet50 preprocessing; "
           f"best of {args.repeats} rounds of {args.batches} batches after a one-epoch warm-up; "
-          f"{os.cpu_count()} CPUs ({cpu_description()}), load average {os.getloadavg()[0]:.1f}.\n")
+          f"{os.cpu_count()} CPUs ({cpu}), load average {os.getloadavg()[0]:.1f}.\n")
     print("| pipeline | images/s | × baseline | share of the bare limit |")
     print("|---|---:|---:|---:|")
     for name, rate in rates.items():
@@ -156,7 +157,7 @@ def main(argv: list[str] | None = None) -> dict:
     print(f"\nThe kit's one-off file check (list, decode every file once): {check_s:.1f} s.")
 
     report = {"benchmark": "pipeline", "files": len(train), "image_size": size, "batch_size": batch,
-              "batches": args.batches, "repeats": args.repeats, "cpu_count": os.cpu_count(), "cpu": cpu_description(),
+              "batches": args.batches, "repeats": args.repeats, "cpu_count": os.cpu_count(), "cpu": cpu,
               "kit_images_per_s": kit, "baseline_images_per_s": baseline, "ratio": kit / baseline,
               "kit_uncached_images_per_s": uncached, "uncached_ratio": uncached / baseline,
               "bare_limit_images_per_s": bare, "share_of_bare_limit": kit / bare,

@@ -98,7 +98,7 @@ def main(argv: list[str] | None = None) -> dict:
     print(f"PneumoniaMNIST 28 px: train {len(domain.train)}, val {len(domain.val)}, test {len(domain.test)} "
           f"({report.test.positive_fraction:.1%} pneumonia; val {report.validation.positive_fraction:.1%}). "
           f"Profile {config.profile_name()}, seed {args.seed}, {os.cpu_count()} CPUs "
-          f"({cpu_description()}), load average {load:.1f} at the start.\n")
+          f"({result['cpu']}), load average {load:.1f} at the start.\n")
     print("| model | test AUC | test ACC | training |")
     print("|---|---:|---:|---|")
     print(f"| kit: train_small_cnn (this run) | {report.test.auc:.3f} [{auc_ci.low:.3f}, {auc_ci.high:.3f}] | "

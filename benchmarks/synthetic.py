@@ -58,14 +58,15 @@ def main(argv: list[str] | None = None) -> dict:
 
     results = {str(size): {"images_per_s": measure_images_per_s(size, args.n, args.repeats)}
                for size in args.sizes}
+    cpu = cpu_description()
     print(f"Synthetic images, shift={SHIFT}, n={args.n}, best of {args.repeats}, one thread "
-          f"({cpu_description()}):\n")
+          f"({cpu}):\n")
     print("| image size | images/s | ms per 1000 images |")
     print("|---:|---:|---:|")
     for size, row in results.items():
         print(f"| {size}×{size} | {row['images_per_s']:,.0f} | {1e6 / row['images_per_s']:,.1f} |")
     report = {"benchmark": "synthetic", "shift": SHIFT, "n": args.n, "repeats": args.repeats,
-              "threads": 1, "cpu": cpu_description(), "sizes": results}
+              "threads": 1, "cpu": cpu, "sizes": results}
     if args.json:
         args.json.write_text(json.dumps(report, indent=2) + "\n")
     return report

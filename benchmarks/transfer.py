@@ -107,7 +107,7 @@ def main(argv: list[str] | None = None) -> dict:
 
     print(f"PneumoniaMNIST (source, train {len(source.train)}) → BreastMNIST (target: train {len(target.train)}, "
           f"val {len(target.val)}, test {len(target.test)}, {target.test.positive_fraction:.1%} malignant), "
-          f"28 px. Profile {config.profile_name()}, {os.cpu_count()} CPUs ({cpu_description()}), "
+          f"28 px. Profile {config.profile_name()}, {os.cpu_count()} CPUs ({result['cpu']}), "
           f"load average {load:.1f} at the start.\n")
     print("| seed | transfer test AUC | scratch test AUC | transfer test ACC | scratch test ACC | "
           "pretrain / transfer / scratch (s wall) |")

@@ -198,7 +198,7 @@ def cpu_description(cpuinfo: str | os.PathLike = "/proc/cpuinfo") -> str:
     try:
         lines = Path(cpuinfo).read_text(encoding="utf-8", errors="replace").splitlines()
     except OSError:
-        return platform.processor() or platform.machine() or "unknown CPU"
+        lines = []
     fields = {}
     for line in lines:  # the first processor's fields; every core has the same
         key, _, value = line.partition(":")
